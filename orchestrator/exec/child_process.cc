@@ -1,0 +1,157 @@
+#include "orchestrator/exec/child_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process.hpp>
+#include <boost/process/extend.hpp>
+#include <boost/process/posix.hpp>
+#include <cerrno>
+
+namespace bp = boost::process;
+
+namespace orchard::exec {
+
+struct ChildProcess::Impl {
+  bp::child child;
+};
+
+std::string ExitInfo::Describe() const {
+  if (signal) {
+    const char* name = sigabbrev_np(signal);
+    return "killed by signal " + std::to_string(signal) + (name ? std::string(" (SIG") + name + ")" : "");
+  }
+  return "exit code " + std::to_string(exit_code);
+}
+
+namespace {
+
+// Puts the child in its own process group before exec.
+struct NewProcessGroup : bp::extend::handler {
+  template <typename Executor>
+  void on_exec_setup(Executor&) const {
+    setpgid(0, 0);
+  }
+};
+
+ExitInfo FromWaitStatus(int status) {
+  ExitInfo info;
+  if (WIFSIGNALED(status)) {
+    info.signal = WTERMSIG(status);
+    info.exit_code = 128 + info.signal;
+  } else if (WIFEXITED(status)) {
+    info.exit_code = WEXITSTATUS(status);
+  }
+  return info;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchSpec& spec) {
+  if (spec.argv.empty()) return Status::InvalidArgument("no command to run");
+  std::string exe = spec.argv[0];
+  if (exe.find('/') == std::string::npos) {
+    auto found = bp::search_path(exe);
+    if (found.empty()) {
+      return Status::NotFound("command not found: " + exe + " (not on PATH)");
+    }
+    exe = found.string();
+  }
+  if (access(exe.c_str(), X_OK) != 0) {
+    return Status::InvalidArgument("cannot execute " + exe + ": " + strerror(errno));
+  }
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
+  if (pipe2(err, O_CLOEXEC) != 0) {
+    close(out[0]);
+    close(out[1]);
+    return Status::IoError(std::string("pipe: ") + strerror(errno));
+  }
+  bp::environment env = boost::this_process::environment();
+  for (const auto& [k, v] : spec.env) env[k] = v;
+  std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
+
+  std::unique_ptr<ChildProcess> child(new ChildProcess());
+  child->impl_ = std::make_unique<Impl>();
+  std::error_code ec;
+  try {
+    // Boost.Process dup2s these onto 1 and 2 in the child; the originals
+    // close on exec (O_CLOEXEC).
+    child->impl_->child = bp::child(
+        bp::exe = exe, bp::args = args, env, bp::start_dir = spec.cwd.empty() ? "." : spec.cwd,
+        bp::std_in < bp::null, bp::posix::fd.bind(1, out[1]), bp::posix::fd.bind(2, err[1]),
+        NewProcessGroup(), ec);
+  } catch (const std::exception& e) {
+    ec = std::make_error_code(std::errc::io_error);
+    close(out[0]);
+    close(err[0]);
+    close(out[1]);
+    close(err[1]);
+    return Status::IoError("cannot start " + exe + ": " + e.what());
+  }
+  close(out[1]);
+  close(err[1]);
+  if (ec) {
+    close(out[0]);
+    close(err[0]);
+    return Status::IoError("cannot start " + exe + ": " + ec.message());
+  }
+  child->pid_ = child->impl_->child.id();
+  // The group exists once the child ran setpgid; set it from here too so a
+  // signal sent at once cannot miss (both calls are harmless).
+  setpgid(child->pid_, child->pid_);
+  child->out_fd_ = out[0];
+  child->err_fd_ = err[0];
+  return child;
+}
+
+ChildProcess::~ChildProcess() {
+  if (!exit_ && pid_ > 0) {
+    Signal(SIGKILL);
+    Wait();
+  }
+  CloseStdout();
+  CloseStderr();
+  if (impl_) impl_->child.detach();  // reaped by us, not by Boost
+}
+
+void ChildProcess::CloseStdout() {
+  if (out_fd_ >= 0) close(out_fd_);
+  out_fd_ = -1;
+}
+
+void ChildProcess::CloseStderr() {
+  if (err_fd_ >= 0) close(err_fd_);
+  err_fd_ = -1;
+}
+
+void ChildProcess::Signal(int sig) {
+  if (pid_ <= 0 || exit_) return;
+  if (kill(-pid_, sig) != 0) kill(pid_, sig);
+}
+
+std::optional<ExitInfo> ChildProcess::Poll() {
+  if (exit_) return exit_;
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == pid_) exit_ = FromWaitStatus(status);
+  return exit_;
+}
+
+ExitInfo ChildProcess::Wait() {
+  while (!exit_) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, 0);
+    if (r == pid_) {
+      exit_ = FromWaitStatus(status);
+    } else if (r < 0 && errno != EINTR) {
+      exit_ = ExitInfo{1, 0};
+    }
+  }
+  return *exit_;
+}
+
+}  // namespace orchard::exec

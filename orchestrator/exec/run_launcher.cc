@@ -1,0 +1,275 @@
+#include "orchestrator/exec/run_launcher.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <random>
+
+#include "flags/flag_value.h"
+#include "orchestrator/capture/code_snapshot.h"
+#include "orchestrator/capture/git_info.h"
+#include "orchestrator/capture/environment.h"
+#include "orchestrator/exec/output_pump.h"
+#include "orchestrator/util/clock.h"
+#include "orchestrator/util/sha256.h"
+
+namespace fs = std::filesystem;
+
+namespace orchard::exec {
+
+namespace {
+
+// After the trainer exits, how long a grandchild that inherited its pipes
+// may keep them open before we stop reading.
+constexpr double kDrainAfterExitSeconds = 2.0;
+// Artifact indexing is bounded so a run that writes a million files cannot
+// stall the orchestrator.
+constexpr size_t kMaxArtifacts = 20000;
+
+int64_t DrawSeed() {
+  std::random_device rd;
+  return static_cast<int64_t>(rd() & 0x7fffffff);
+}
+
+void WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // our own stdout is gone: keep recording anyway
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+}
+
+std::string HostName() {
+  char buf[256] = {0};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<std::string> TrainerArgv(const std::vector<std::string>& command,
+                                     const nlohmann::json& flags) {
+  std::vector<std::string> argv = command;
+  for (auto it = flags.begin(); it != flags.end(); ++it) {
+    argv.push_back("--" + it.key() + "=" + flags::FormatScalar(it.value()));
+  }
+  return argv;
+}
+
+RunLauncher::RunLauncher(const store::Home& home, store::SqliteRunStore& store,
+                         store::StoreWriter& writer)
+    : home_(home), store_(store), writer_(writer) {}
+
+Status RunLauncher::RecordCode(const std::string& run_id, const RunRequest& request) {
+  std::string dir = request.source_dir.empty() ? request.cwd : request.source_dir;
+  std::optional<capture::GitInfo> git = capture::CaptureGitInfo(dir);
+  std::string snapshot_id;
+  if (request.snapshot) {
+    auto snap = capture::CaptureCodeSnapshot(dir);
+    if (!snap.ok()) {
+      writer_.AppendLog(run_id, "orchard", NowSeconds(),
+                        "orchard: code snapshot skipped: " + snap.status().message() + "\n");
+    } else {
+      ORCHARD_RETURN_IF_ERROR(store_.PutSnapshot(*snap));
+      snapshot_id = snap->id;
+    }
+  }
+  if (!git) return store_.SetCode(run_id, "", std::nullopt, "", snapshot_id);
+  return store_.SetCode(run_id, git->commit, git->dirty, git->diff, snapshot_id);
+}
+
+void RunLauncher::IndexArtifacts(const std::string& run_id, const std::string& run_dir) {
+  std::vector<store::Artifact> found;
+  std::error_code ec;
+  auto it = fs::recursive_directory_iterator(run_dir, fs::directory_options::none, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // Symlinks are not followed: a run cannot make us hash files outside it.
+    if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
+    if (found.size() >= kMaxArtifacts) {
+      writer_.AppendLog(run_id, "orchard", NowSeconds(),
+                        "orchard: more than " + std::to_string(kMaxArtifacts) +
+                            " files in the run folder; the rest are not indexed\n");
+      break;
+    }
+    auto hash = Sha256File(it->path().string());
+    if (!hash.ok()) continue;
+    store::Artifact a;
+    a.path = fs::relative(it->path(), run_dir, ec).generic_string();
+    a.size = static_cast<int64_t>(it->file_size(ec));
+    a.sha256 = *hash;
+    auto mtime = it->last_write_time(ec);
+    a.mtime = std::chrono::duration<double>(
+                  std::chrono::clock_cast<std::chrono::system_clock>(mtime).time_since_epoch())
+                  .count();
+    found.push_back(std::move(a));
+  }
+  Status s = store_.PutArtifacts(run_id, found);
+  if (!s.ok()) {
+    writer_.AppendLog(run_id, "orchard", NowSeconds(),
+                      "orchard: artifacts not indexed: " + s.message() + "\n");
+  }
+}
+
+Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* stop) {
+  ORCHARD_RETURN_IF_ERROR(store::EnsureHome(home_));
+  store::Run run;
+  run.name = request.name;
+  run.tune_id = request.tune_id;
+  run.status = store::RunStatus::kRunning;
+  run.command = request.command;
+  run.flags = request.flags;
+  run.cwd = request.cwd;
+  run.seed = request.seed ? *request.seed : DrawSeed();
+  run.created_at = NowSeconds();
+  run.host = HostName();
+  run.env = capture::CaptureEnvironment();
+  run.tags = request.tags;
+  run.notes = request.notes;
+  ORCHARD_RETURN_IF_ERROR(store_.CreateRun(run));
+  RunOutcome outcome;
+  outcome.run_id = run.id;
+  std::string run_dir = home_.RunDir(run.id);
+  {
+    std::error_code ec;
+    fs::create_directories(run_dir, ec);
+    if (ec) {
+      store_.FinishRun(run.id, store::RunStatus::kFailed, std::nullopt, NowSeconds(),
+                       "cannot create the run folder " + run_dir + ": " + ec.message());
+      return Status::IoError("cannot create the run folder " + run_dir + ": " + ec.message());
+    }
+    auto upd = store_.db().Prepare("UPDATE runs SET run_dir = ? WHERE id = ?");
+    if (upd.ok()) upd->Bind(1, run_dir).Bind(2, run.id).Run();
+  }
+  if (on_created) on_created(run.id);
+
+  Status code = RecordCode(run.id, request);
+  if (!code.ok()) {
+    writer_.AppendLog(run.id, "orchard", NowSeconds(),
+                      "orchard: code not recorded: " + code.message() + "\n");
+  }
+
+  LaunchSpec spec;
+  spec.argv = TrainerArgv(request.command, request.flags);
+  spec.cwd = request.cwd;
+  spec.env["ORCHARD_RUN_ID"] = run.id;
+  spec.env["ORCHARD_RUN_DIR"] = run_dir;
+  spec.env["ORCHARD_SEED"] = std::to_string(*run.seed);
+  spec.env["ORCHARD_HOME"] = home_.root;
+  spec.env["PYTHONUNBUFFERED"] = "1";  // Python trainers stream instead of buffering
+  if (request.cuda_visible_devices) spec.env["CUDA_VISIBLE_DEVICES"] = *request.cuda_visible_devices;
+
+  auto started = ChildProcess::Start(spec);
+  if (!started.ok()) {
+    outcome.error = started.status().message();
+    outcome.exit.exit_code = 127;
+    writer_.AppendLog(run.id, "orchard", NowSeconds(), "orchard: " + outcome.error + "\n");
+    writer_.Flush();
+    ORCHARD_RETURN_IF_ERROR(store_.FinishRun(run.id, store::RunStatus::kFailed, 127,
+                                             NowSeconds(), outcome.error));
+    outcome.status = store::RunStatus::kFailed;
+    return outcome;
+  }
+  std::unique_ptr<ChildProcess> child = std::move(started).value();
+  ORCHARD_RETURN_IF_ERROR(store_.MarkStarted(run.id, child->pid(), NowSeconds()));
+
+  RunCounters counters;
+  OutputPump out(run.id, "stdout", writer_, counters);
+  OutputPump err(run.id, "stderr", writer_, counters);
+  std::vector<char> buf(1 << 16);
+  bool stop_requested = false;
+  double kill_deadline = 0;
+  double exited_at = 0;
+  std::optional<ExitInfo> exit;
+
+  while (child->stdout_fd() >= 0 || child->stderr_fd() >= 0 || !exit) {
+    pollfd fds[3];
+    int n = 0;
+    int out_i = -1, err_i = -1, stop_i = -1;
+    if (child->stdout_fd() >= 0) { out_i = n; fds[n++] = {child->stdout_fd(), POLLIN, 0}; }
+    if (child->stderr_fd() >= 0) { err_i = n; fds[n++] = {child->stderr_fd(), POLLIN, 0}; }
+    if (stop && stop->fd() >= 0) { stop_i = n; fds[n++] = {stop->fd(), POLLIN, 0}; }
+    // With both pipes open we sleep in poll; otherwise wake to reap the child.
+    int timeout_ms = (out_i >= 0 && err_i >= 0 && !stop_requested) ? 1000 : 50;
+    int rc = poll(fds, n, timeout_ms);
+    if (rc < 0 && errno != EINTR) break;
+    double now = NowSeconds();
+    auto pump = [&](int i, int fd, OutputPump& p, int echo_fd, bool is_out) {
+      if (i < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
+      ssize_t got = read(fd, buf.data(), buf.size());
+      if (got > 0) {
+        std::string_view chunk(buf.data(), static_cast<size_t>(got));
+        if (request.echo) WriteAll(echo_fd, chunk);
+        p.Feed(chunk, now);
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        p.Finish(now);
+        if (is_out) child->CloseStdout(); else child->CloseStderr();
+      }
+    };
+    if (rc > 0) {
+      pump(out_i, child->stdout_fd(), out, STDOUT_FILENO, true);
+      pump(err_i, child->stderr_fd(), err, STDERR_FILENO, false);
+      if (stop_i >= 0 && (fds[stop_i].revents & POLLIN)) {
+        int count = stop->Drain();
+        if (!stop_requested) {
+          stop_requested = true;
+          kill_deadline = now + request.grace_seconds;
+          writer_.AppendLog(run.id, "orchard", now,
+                            "orchard: stop requested; sent SIGTERM to the trainer\n");
+          child->Signal(SIGTERM);
+        }
+        if (count >= 2) child->Signal(SIGKILL);
+      }
+    }
+    if (stop_requested && !exit && now >= kill_deadline) {
+      writer_.AppendLog(run.id, "orchard", now,
+                        "orchard: the trainer did not stop within the grace period; "
+                        "sent SIGKILL\n");
+      child->Signal(SIGKILL);
+      kill_deadline = now + 3600;  // once
+    }
+    if (!exit) {
+      exit = child->Poll();
+      if (exit) exited_at = now;
+    }
+    if (exit && now - exited_at > kDrainAfterExitSeconds) {
+      // A grandchild holds the pipes open: stop reading, keep what we have.
+      if (child->stdout_fd() >= 0) { out.Finish(now); child->CloseStdout(); }
+      if (child->stderr_fd() >= 0) { err.Finish(now); child->CloseStderr(); }
+    }
+  }
+  if (!exit) exit = child->Wait();
+  outcome.exit = *exit;
+  outcome.points = counters.points;
+  outcome.malformed = counters.malformed;
+  double finished = NowSeconds();
+  if (counters.malformed > 0) {
+    writer_.AppendLog(run.id, "orchard", finished,
+                      "orchard: " + std::to_string(counters.malformed) +
+                          " malformed metric line(s) kept as log text; first: " +
+                          counters.first_malformed + "\n");
+  }
+  if (stop_requested) {
+    outcome.status = store::RunStatus::kCancelled;
+    outcome.error = "cancelled (" + exit->Describe() + ")";
+  } else if (exit->exit_code == 0 && exit->signal == 0) {
+    outcome.status = store::RunStatus::kCompleted;
+  } else {
+    outcome.status = store::RunStatus::kFailed;
+    std::string tail = err.Tail();
+    outcome.error = "trainer failed: " + exit->Describe();
+    if (!tail.empty()) outcome.error += "\n--- stderr tail ---\n" + tail;
+  }
+  IndexArtifacts(run.id, run_dir);
+  Status flushed = writer_.Flush();
+  Status finished_s = store_.FinishRun(run.id, outcome.status, exit->exit_code, finished,
+                                       outcome.error);
+  ORCHARD_RETURN_IF_ERROR(flushed);
+  ORCHARD_RETURN_IF_ERROR(finished_s);
+  return outcome;
+}
+
+}  // namespace orchard::exec

@@ -1,0 +1,79 @@
+// RunLauncher: one training run from start to recorded end (`orchard run`).
+//
+// Creates the run record and its folder, records code and environment,
+// starts the trainer under the trainer protocol (docs/protocol.md): flags as
+// --name=value, ORCHARD_RUN_ID / ORCHARD_RUN_DIR / ORCHARD_SEED in the
+// environment), streams both output pipes into the store as they arrive,
+// stops the trainer gracefully on a stop request (SIGTERM to its process
+// group, SIGKILL after a grace period), and records the outcome: completed,
+// failed (exit code and stderr tail) or cancelled, then indexes artifacts.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "orchestrator/exec/child_process.h"
+#include "orchestrator/exec/stop_signal.h"
+#include "orchestrator/store/home.h"
+#include "orchestrator/store/sqlite_run_store.h"
+#include "orchestrator/store/store_writer.h"
+
+namespace orchard::exec {
+
+struct RunRequest {
+  std::vector<std::string> command;                  // the trainer's argv
+  nlohmann::json flags = nlohmann::json::object();   // passed as --name=value
+  std::string name;
+  std::vector<std::string> tags;
+  std::string notes;
+  std::string tune_id;
+  std::optional<int64_t> seed;                       // drawn when absent
+  std::optional<std::string> cuda_visible_devices;   // unset: inherited
+  std::string cwd;                                   // where the trainer runs
+  std::string source_dir;                            // snapshot root hint ("" = cwd)
+  bool snapshot = true;
+  bool echo = true;                                  // copy trainer output to ours
+  double grace_seconds = 10;                         // SIGTERM -> SIGKILL
+};
+
+struct RunOutcome {
+  std::string run_id;
+  store::RunStatus status = store::RunStatus::kFailed;
+  ExitInfo exit;
+  int64_t points = 0;
+  int64_t malformed = 0;
+  std::string error;
+};
+
+class RunLauncher {
+ public:
+  // `store` is this thread's connection; `writer` batches output records.
+  RunLauncher(const store::Home& home, store::SqliteRunStore& store, store::StoreWriter& writer);
+
+  // Called with the run id as soon as the record exists (for messages).
+  std::function<void(const std::string& run_id)> on_created;
+
+  // Runs the request to its end. `stop` may be null (no signal handling).
+  // Returns an error only when the run could not be recorded at all; a
+  // trainer that fails or cannot start is a recorded failed run.
+  Result<RunOutcome> Launch(const RunRequest& request, StopSignal* stop);
+
+ private:
+  Status RecordCode(const std::string& run_id, const RunRequest& request);
+  void IndexArtifacts(const std::string& run_id, const std::string& run_dir);
+
+  const store::Home& home_;
+  store::SqliteRunStore& store_;
+  store::StoreWriter& writer_;
+};
+
+// The argv a trainer receives: command followed by --name=value per flag.
+std::vector<std::string> TrainerArgv(const std::vector<std::string>& command,
+                                     const nlohmann::json& flags);
+
+}  // namespace orchard::exec

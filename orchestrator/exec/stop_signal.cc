@@ -1,0 +1,55 @@
+#include "orchestrator/exec/stop_signal.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+
+namespace orchard::exec {
+
+namespace {
+int g_pipe[2] = {-1, -1};
+std::atomic<int> g_last{0};
+struct sigaction g_old_int, g_old_term;
+
+void OnSignal(int sig) {
+  g_last.store(sig);
+  char c = static_cast<char>(sig);
+  int saved = errno;
+  [[maybe_unused]] ssize_t n = write(g_pipe[1], &c, 1);
+  errno = saved;
+}
+}  // namespace
+
+StopSignal::StopSignal() {
+  if (pipe2(g_pipe, O_CLOEXEC | O_NONBLOCK) != 0) g_pipe[0] = g_pipe[1] = -1;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, &g_old_int);
+  sigaction(SIGTERM, &sa, &g_old_term);
+}
+
+StopSignal::~StopSignal() {
+  sigaction(SIGINT, &g_old_int, nullptr);
+  sigaction(SIGTERM, &g_old_term, nullptr);
+  close(g_pipe[0]);
+  close(g_pipe[1]);
+  g_pipe[0] = g_pipe[1] = -1;
+}
+
+int StopSignal::fd() const { return g_pipe[0]; }
+
+int StopSignal::Drain() {
+  char buf[64];
+  ssize_t n;
+  while ((n = read(g_pipe[0], buf, sizeof buf)) > 0) count_ += static_cast<int>(n);
+  return count_;
+}
+
+int StopSignal::last_signal() const { return g_last.load(); }
+
+}  // namespace orchard::exec
