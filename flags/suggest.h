@@ -7,7 +7,8 @@
 
 namespace orchard::flags {
 
-// Levenshtein distance (insertions, deletions, substitutions, each cost 1).
+// Edit distance: insertions, deletions, substitutions and swaps of two
+// neighbouring characters, each cost 1 (optimal string alignment).
 size_t EditDistance(std::string_view a, std::string_view b);
 
 // The candidate `word` was most likely meant to be, or "" when none is

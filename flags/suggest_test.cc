@@ -10,7 +10,9 @@ TEST(EditDistanceTest, Basics) {
   EXPECT_EQ(EditDistance("abc", ""), 3u);
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
   EXPECT_EQ(EditDistance("epoch", "epochs"), 1u);
-  EXPECT_EQ(EditDistance("lr", "rl"), 2u);
+  EXPECT_EQ(EditDistance("lr", "rl"), 1u);  // a swap of neighbours is one edit
+  EXPECT_EQ(EditDistance("rnu", "run"), 1u);
+  EXPECT_EQ(EditDistance("ca", "abc"), 3u);
 }
 
 TEST(SuggestClosestTest, Typos) {

@@ -130,7 +130,7 @@ TEST(CodeSnapshotTest, ManifestFormatIsPinned) {
   files[0].mode = 0755;
   files[1].path = "a.py";
   files[1].sha256 = "11";
-  std::string manifest("a.py\0" "11\0" "644\nb.py\0" "22\0" "755\n", 22);
+  std::string manifest("a.py\0" "11\0" "644\nb.py\0" "22\0" "755\n", 24);
   EXPECT_EQ(SnapshotId(files), Sha256Hex(manifest));
   EXPECT_EQ(SnapshotId({}), Sha256Hex(""));
 }

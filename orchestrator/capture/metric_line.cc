@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <numeric>
 
 namespace orchard::capture {
@@ -54,8 +55,33 @@ std::string Printable(std::string_view key) {
   return out;
 }
 
+// True when some name occurs twice. Cheap in the common case of none: a
+// quadratic scan for a few names, sorted hashes for more.
+bool HasDuplicateNames(const std::vector<std::pair<std::string, double>>& values) {
+  const size_t n = values.size();
+  if (n <= 8) {
+    for (size_t i = 1; i < n; ++i) {
+      for (size_t j = 0; j < i; ++j) {
+        if (values[i].first == values[j].first) return true;
+      }
+    }
+    return false;
+  }
+  std::vector<std::pair<size_t, uint32_t>> hashes(n);
+  for (size_t i = 0; i < n; ++i) hashes[i] = {std::hash<std::string>()(values[i].first), i};
+  std::sort(hashes.begin(), hashes.end());
+  for (size_t i = 1; i < n; ++i) {
+    if (hashes[i].first == hashes[i - 1].first &&
+        values[hashes[i].second].first == values[hashes[i - 1].second].first) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Keeps the first position and the last value of each duplicated name.
 void DedupeKeepLast(std::vector<std::pair<std::string, double>>* values) {
+  if (!HasDuplicateNames(*values)) return;
   const size_t n = values->size();
   std::vector<uint32_t> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -390,7 +416,6 @@ bool RecordParser::ToCount(std::string_view key, std::string_view text, bool int
 
 bool RecordParser::Parse(ParseResult* out) {
   MetricRecord& rec = out->record;
-  bool maybe_dups = false;
   SkipSpace();
   if (AtEnd()) return Fail("missing JSON object");
   if (s_[pos_] != '{') return Fail("not a JSON object");
@@ -439,11 +464,13 @@ bool RecordParser::Parse(ParseResult* out) {
         auto j = nlohmann::json::parse(value.begin(), value.end(), nullptr,
                                        /*allow_exceptions=*/false);
         if (j.is_discarded()) {
-          pos_ = value_start;
-          return Fail("invalid value for '" + key + "'");
+          // The text is valid JSON (checked above); only a number beyond a
+          // double's range makes nlohmann refuse it.
+          Warn(out, "reserved key '" + key + "' skipped: number out of range");
+        } else {
+          if (!rec.extra.is_object()) rec.extra = nlohmann::json::object();
+          rec.extra[key] = std::move(j);
         }
-        if (!rec.extra.is_object()) rec.extra = nlohmann::json::object();
-        rec.extra[key] = std::move(j);
       }
     } else if (type == ValueType::kNumber || type == ValueType::kNonFinite) {
       bool bad_name = key.empty() || key.size() > kMaxMetricNameBytes ||
@@ -467,19 +494,7 @@ bool RecordParser::Parse(ParseResult* out) {
         if (!std::isfinite(d)) {
           Warn(out, "metric '" + key + "' skipped: value out of range");
         } else {
-          bool replaced = false;
-          if (rec.values.size() < 32) {
-            for (auto& kv : rec.values) {
-              if (kv.first == key) {
-                kv.second = d;
-                replaced = true;
-                break;
-              }
-            }
-          } else {
-            maybe_dups = true;
-          }
-          if (!replaced) rec.values.emplace_back(key, d);
+          rec.values.emplace_back(key, d);  // duplicates are resolved at the end
         }
       }
     }
@@ -499,7 +514,7 @@ bool RecordParser::Parse(ParseResult* out) {
   }
   SkipSpace();
   if (!AtEnd()) return Fail("unexpected text after the JSON object");
-  if (maybe_dups) DedupeKeepLast(&rec.values);
+  DedupeKeepLast(&rec.values);
   return true;
 }
 

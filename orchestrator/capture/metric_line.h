@@ -43,8 +43,9 @@ enum class LineKind {
 
 /// What ParseLine found. `record` is meaningful for kMetric only; `error`
 /// (the reason, with a byte offset where one applies) for kMalformed only.
-/// `warnings` name keys of a kMetric record that were skipped (non-finite or
-/// out-of-range number, name too long or with control characters); at most
+/// `warnings` name keys of a kMetric record that were skipped (a non-finite
+/// or out-of-range number, a name that is empty, too long or has control
+/// characters, a reserved key whose value holds such a number); at most
 /// kMaxWarnings are kept.
 struct ParseResult {
   static constexpr size_t kMaxWarnings = 8;

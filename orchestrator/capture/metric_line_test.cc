@@ -74,6 +74,12 @@ TEST(MetricLineTest, ReservedKeysGoToExtra) {
   EXPECT_EQ(r.record.extra["tag"], "baseline");
   ASSERT_EQ(r.record.values.size(), 1u);  // summary's numbers are not metrics
   EXPECT_EQ(r.record.values[0].first, "loss");
+  // A value nlohmann cannot hold drops that key only.
+  ParseResult big = Metric(R"(@orchard {"summary": {"x": 1e400}, "loss": 1})");
+  EXPECT_TRUE(big.record.extra.is_null());
+  EXPECT_EQ(big.record.values.size(), 1u);
+  ASSERT_EQ(big.warnings.size(), 1u);
+  EXPECT_TRUE(Contains(big.warnings[0], "summary"));
   // A reserved key with a number is still not a metric.
   ParseResult t = Metric(R"(@orchard {"tag": 5})");
   EXPECT_TRUE(t.record.values.empty());

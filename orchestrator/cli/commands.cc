@@ -80,6 +80,28 @@ int RunCli(int argc, char** argv) {
       break;
     }
   }
+  // Global options are accepted anywhere before `--` (CLI11 only takes them
+  // before the subcommand); they are lifted out here.
+  for (size_t i = 1; i < args.size();) {
+    std::string a = args[i];
+    std::string* target = nullptr;
+    std::string value;
+    size_t take = 0;
+    for (auto [name, field] : {std::pair{"--home", &ctx.home_flag}, {"--format", &ctx.format}}) {
+      std::string n = name;
+      if (a == n && i + 1 < args.size()) {
+        target = field, value = args[i + 1], take = 2;
+      } else if (a.rfind(n + "=", 0) == 0) {
+        target = field, value = a.substr(n.size() + 1), take = 1;
+      }
+    }
+    if (!target) {
+      ++i;
+      continue;
+    }
+    *target = value;
+    args.erase(args.begin() + static_cast<long>(i), args.begin() + static_cast<long>(i + take));
+  }
   argc = static_cast<int>(args.size());
   argv = args.data();
 
@@ -87,6 +109,7 @@ int RunCli(int argc, char** argv) {
   app.name("orchard");
   app.set_version_flag("--version", std::string("orchard ") + ORCHARD_VERSION);
   app.option_defaults()->always_capture_default();
+  std::string home_seen = ctx.home_flag, format_seen = ctx.format;
   app.add_option("--home", ctx.home_flag,
                  "The store folder (default: $ORCHARD_HOME, else the nearest .orchard/ "
                  "upward from here, else ./.orchard)");
@@ -106,6 +129,12 @@ int RunCli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
+  }
+  ctx.home_flag = home_seen;
+  ctx.format = format_seen;
+  if (ctx.format != "table" && ctx.format != "csv" && ctx.format != "json") {
+    std::cerr << "orchard: --format " << ctx.format << ": expected table, csv or json\n";
+    return kExitUsage;
   }
   if (!action) return kExitOk;
   Status s = action();

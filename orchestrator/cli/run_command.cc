@@ -108,7 +108,7 @@ Status DoRun(Context& ctx, const RunOptions& opt, const std::vector<std::string>
 
 void AddRunCommand(CLI::App& app, Context& ctx, Action& action) {
   auto opt = std::make_shared<RunOptions>();
-  app.usage("orchard run [OPTIONS] [--flag=value | flag=value ...] -- COMMAND [ARGS...]");
+  app.footer("Usage: orchard run [OPTIONS] [--flag=value | flag=value ...] -- COMMAND [ARGS...]");
   app.description(
       "Runs COMMAND once as a trainer: each flag is passed to it as --name=value, and "
       "ORCHARD_RUN_ID, ORCHARD_RUN_DIR and ORCHARD_SEED are set. Lines it prints as "

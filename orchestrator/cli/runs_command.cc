@@ -70,6 +70,40 @@ void Names(const std::vector<RunView>& views, std::vector<std::string>& flag_nam
   for (const auto& [name, n] : ms) metric_names.push_back(name);
 }
 
+// The flags: in one compact column (marked by an empty flag name), or one
+// column per flag.
+void AddFlagColumns(const std::vector<RunView>& views, bool compact, std::vector<Column>& cols) {
+  if (compact) {
+    cols.push_back({FlagField(""), "flags"});
+    return;
+  }
+  std::vector<std::string> flag_names, metric_names;
+  Names(views, flag_names, metric_names);
+  for (const auto& f : flag_names) cols.push_back({FlagField(f), "flags." + f});
+}
+
+// A column per metric (its last value): the preferred ones first, then by how
+// many runs report them; at most `max` of them unless it is 0.
+void AddMetricColumns(const std::vector<RunView>& views, Format format,
+                      const std::vector<std::string>& preferred, size_t max,
+                      std::vector<Column>& cols) {
+  std::vector<std::string> flag_names, metric_names;
+  Names(views, flag_names, metric_names);
+  std::vector<std::string> shown;
+  for (const auto& p : preferred) {
+    if (std::find(metric_names.begin(), metric_names.end(), p) != metric_names.end()) {
+      shown.push_back(p);
+    }
+  }
+  for (const auto& m : metric_names) {
+    if (std::find(shown.begin(), shown.end(), m) == shown.end()) shown.push_back(m);
+  }
+  if (max > 0 && shown.size() > max) shown.resize(max);
+  for (const auto& m : shown) {
+    cols.push_back({MetricField(m), format == Format::kTable ? m : "metrics." + m});
+  }
+}
+
 // The columns shown when --columns is not given.
 std::vector<Column> DefaultColumns(const std::vector<RunView>& views, Format format,
                                    const std::vector<std::string>& preferred, bool all) {
@@ -87,32 +121,28 @@ std::vector<Column> DefaultColumns(const std::vector<RunView>& views, Format for
   cols.push_back({Builtin(B::kDuration), "duration"});
   if (all) cols.push_back({Builtin(B::kHost), "host"});
 
-  std::vector<std::string> flag_names, metric_names;
-  Names(views, flag_names, metric_names);
-  if (format == Format::kTable && !all) {
-    // The flags in one compact column; marked by an empty field name.
-    cols.push_back({FlagField(""), "flags"});
-  } else {
-    for (const auto& f : flag_names) cols.push_back({FlagField(f), "flags." + f});
-  }
-  std::vector<std::string> shown;
-  for (const auto& p : preferred) {
-    if (std::find(metric_names.begin(), metric_names.end(), p) != metric_names.end()) {
-      shown.push_back(p);
-    }
-  }
-  for (const auto& m : metric_names) {
-    if (std::find(shown.begin(), shown.end(), m) == shown.end()) shown.push_back(m);
-  }
-  if (format == Format::kTable && !all && shown.size() > kTableMetrics) {
-    shown.resize(kTableMetrics);
-  }
-  for (const auto& m : shown) {
-    cols.push_back({MetricField(m), format == Format::kTable ? m : "metrics." + m});
-  }
+  AddFlagColumns(views, format == Format::kTable && !all, cols);
+  AddMetricColumns(views, format, preferred, format == Format::kTable && !all ? kTableMetrics : 0,
+                   cols);
   cols.push_back({Builtin(B::kTag), "tags"});
   if (all) cols.push_back({Builtin(B::kNotes), "notes"});
   return cols;
+}
+
+// Replaces the `flags` and `metrics` words of --columns by their columns.
+std::vector<Column> ExpandGroups(const std::vector<Column>& columns,
+                                 const std::vector<RunView>& views, Format format) {
+  std::vector<Column> out;
+  for (const auto& c : columns) {
+    if (!IsGroup(c)) {
+      out.push_back(c);
+    } else if (c.field.kind == query::FieldRef::Kind::kFlag) {
+      AddFlagColumns(views, format == Format::kTable, out);
+    } else {
+      AddMetricColumns(views, format, {}, 0, out);
+    }
+  }
+  return out;
 }
 
 nlohmann::json Cell(const RunView& v, const Column& c, Format format, double now) {
@@ -139,7 +169,10 @@ Status DoRuns(Context& ctx, const RunsOptions& opt) {
   if (opt.offset < 0) return Status::InvalidArgument("--offset must be 0 or more");
 
   std::string filter = opt.filter;
-  std::string words = JoinWords(opt.filter_words);
+  std::vector<std::string> all_words = opt.filter_words;
+  // Words after `--` are filter text too: `orchard runs -- started > -7d`.
+  all_words.insert(all_words.end(), ctx.after_dashdash.begin(), ctx.after_dashdash.end());
+  std::string words = JoinWords(all_words);
   if (!filter.empty() && !words.empty()) {
     filter = "(" + filter + ") and (" + words + ")";
   } else if (filter.empty()) {
@@ -179,7 +212,9 @@ Status DoRuns(Context& ctx, const RunsOptions& opt) {
   auto views = LoadViews(**store, std::move(runs).value());
   if (!views.ok()) return views.status();
 
-  if (columns.empty()) {
+  if (!columns.empty()) {
+    columns = ExpandGroups(columns, *views, *format);
+  } else {
     columns = DefaultColumns(*views, *format, MetricsMentioned(filter, opt.sort), opt.all_columns);
   }
   std::vector<std::string> headers;
@@ -219,11 +254,14 @@ void AddRunsCommand(CLI::App& app, Context& ctx, Action& action) {
   app.add_option("--sort,-s", opt->sort,
                  "Sort key, e.g. -metrics.val_acc.max or 'lr desc' (repeatable; "
                  "default: newest first)")
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--limit,-n", opt->limit, "How many runs to show (0: all)");
   app.add_option("--offset", opt->offset, "Skip this many runs first");
   app.add_option("--columns,-c", opt->columns,
-                 "Comma-separated columns, e.g. id,status,flags.lr,metrics.val_acc.max");
+                 "Comma-separated columns, e.g. id,status,flags.lr,metrics.val_acc.max; "
+                 "the words flags and metrics stand for all of them");
   app.add_flag("--all-columns", opt->all_columns,
                "Every built-in field, every flag and every metric");
   app.callback([&ctx, &action, opt] { action = [&ctx, opt] { return DoRuns(ctx, *opt); }; });

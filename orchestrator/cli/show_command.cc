@@ -85,11 +85,14 @@ nlohmann::json ToJson(const RunDetails& d, double now) {
   return j;
 }
 
-void Field(std::ostream& out, const char* label, const std::string& value) {
+// Labels are padded to this width so values line up.
+constexpr size_t kLabelWidth = 17;
+
+void Field(std::ostream& out, const std::string& label, const std::string& value) {
   if (value.empty()) return;
-  std::string l = std::string(label) + ":";
-  out << "  " << l << std::string(l.size() < 11 ? 11 - l.size() : 1, ' ') << Printable(value)
-      << "\n";
+  std::string l = Printable(label) + ":";
+  out << "  " << l << std::string(l.size() < kLabelWidth ? kLabelWidth - l.size() : 1, ' ')
+      << Printable(value) << "\n";
 }
 
 // One line for an environment value: scalars as they are, others compact.
@@ -168,7 +171,7 @@ void PrintText(std::ostream& out, const RunDetails& d, double now) {
 
   if (!r.env.empty()) {
     out << "\nenvironment\n";
-    for (const auto& [key, value] : r.env.items()) Field(out, key.c_str(), EnvText(value));
+    for (const auto& [key, value] : r.env.items()) Field(out, key, EnvText(value));
   }
 
   out << "\nartifacts\n";
@@ -180,6 +183,19 @@ void PrintText(std::ostream& out, const RunDetails& d, double now) {
       t.AddRow({a.path, HumanSize(a.size), a.sha256.substr(0, kShaPrefix)});
     }
     PrintTable(out, t);
+  }
+}
+
+// Rows "flags.lr,0.1", "command.0,python3": nested keys joined with '.'.
+void Flatten(const nlohmann::json& j, const std::string& prefix, Table& t) {
+  if (j.is_object() && !j.empty()) {
+    for (const auto& [k, v] : j.items()) Flatten(v, prefix.empty() ? k : prefix + "." + k, t);
+  } else if (j.is_array() && !j.empty()) {
+    for (size_t i = 0; i < j.size(); ++i) Flatten(j[i], prefix + "." + std::to_string(i), t);
+  } else if (j.is_object() || j.is_array()) {
+    t.AddRow({prefix, nullptr});
+  } else {
+    t.AddRow({prefix, j});
   }
 }
 
@@ -247,8 +263,7 @@ Status DoShow(Context& ctx, const ShowOptions& opt) {
   } else if (*format == Format::kCsv) {
     // One row per field: the flat form spreadsheets read.
     Table t({"field", "value"});
-    nlohmann::json j = ToJson(d, now).flatten();
-    for (const auto& [key, value] : j.items()) t.AddRow({key.substr(1), value});
+    Flatten(ToJson(d, now), "", t);
     t.Print(std::cout, Format::kCsv);
   } else {
     PrintText(std::cout, d, now);

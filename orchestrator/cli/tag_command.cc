@@ -80,8 +80,12 @@ void AddTagCommand(CLI::App& app, Context& ctx, Action& action) {
                                      "nor --remove, the last word is a tag to add")
       ->required();
   app.add_option("--add,-a", opt->add, "Tag to add (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--remove,-r", opt->remove, "Tag to remove (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.callback([&ctx, &action, opt] { action = [&ctx, opt] { return DoTag(ctx, *opt); }; });
 }

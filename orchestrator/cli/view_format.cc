@@ -102,6 +102,14 @@ Result<std::vector<Column>> ParseColumns(const std::string& text) {
   for (const std::string& raw : SplitTopLevel(text)) {
     std::string part = Trim(raw);
     if (part.empty()) continue;
+    if (part == "flags" || part == "metrics") {  // every flag / metric: the caller expands it
+      Column group;
+      group.field.kind = part == "flags" ? FieldRef::Kind::kFlag : FieldRef::Kind::kMetric;
+      group.field.written = part;
+      group.header = part;
+      columns.push_back(group);
+      continue;
+    }
     auto keys = query::ParseSortKeys(part);
     if (!keys.ok()) {
       return Status::InvalidArgument("--columns: '" + part + "' is not a field: " +

@@ -45,8 +45,15 @@ struct Column {
 
 // Parses a comma-separated column list in filter-language names
 // ("id,status,flags.lr,metrics.val_acc.max"). InvalidArgument names the
-// column that is not a field.
+// column that is not a field. The words `flags` and `metrics` stand for every
+// flag and every metric: they give a flag or metric column with an empty
+// name (IsGroup), which the caller expands.
 Result<std::vector<Column>> ParseColumns(const std::string& text);
+
+// Whether a column stands for every flag or every metric.
+inline bool IsGroup(const Column& c) {
+  return c.field.kind != query::FieldRef::Kind::kBuiltin && c.field.name.empty();
+}
 
 // The value of a field of a run as a typed JSON scalar (null when the run
 // lacks it). Times are seconds since the epoch; duration is seconds (up to

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -101,10 +102,10 @@ void RunLauncher::IndexArtifacts(const std::string& run_id, const std::string& r
     a.path = fs::relative(it->path(), run_dir, ec).generic_string();
     a.size = static_cast<int64_t>(it->file_size(ec));
     a.sha256 = *hash;
-    auto mtime = it->last_write_time(ec);
-    a.mtime = std::chrono::duration<double>(
-                  std::chrono::clock_cast<std::chrono::system_clock>(mtime).time_since_epoch())
-                  .count();
+    struct stat st {};
+    if (lstat(it->path().c_str(), &st) == 0) {
+      a.mtime = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec * 1e-9;
+    }
     found.push_back(std::move(a));
   }
   Status s = store_.PutArtifacts(run_id, found);

@@ -157,19 +157,24 @@ class Parser {
 
   Status Field(FieldRef* out) {
     const Token& t = Peek();
-    bool name = t.kind == TokenKind::kQuotedName ||
-                (t.kind == TokenKind::kWord && !IsReserved(Lower(t.text)));
+    // A double-quoted string where a field belongs can only be a name.
+    bool quoted = t.kind == TokenKind::kQuotedName ||
+                  (t.kind == TokenKind::kString && t.double_quoted);
+    bool name = quoted || (t.kind == TokenKind::kWord && !IsReserved(Lower(t.text)));
     if (!name) {
       std::string got = Describe(t);
       if (t.kind == TokenKind::kWord) got = "keyword " + got;
       std::string hint;
-      if (t.kind == TokenKind::kNumber || t.kind == TokenKind::kString) {
+      if (t.kind == TokenKind::kNumber || t.kind == TokenKind::kDate ||
+          t.kind == TokenKind::kDuration) {
         hint = "; put the field first, e.g. metrics.val_acc > 0.8";
+      } else if (t.kind == TokenKind::kString) {
+        hint = "; quote a name with `backticks` or \"double quotes\" ('single' ones make a value)";
       }
       return ErrorAt(t.column, "expected a field name, got " + got + hint);
     }
     std::vector<FieldSegment> segs;
-    segs.push_back({t.text, t.kind == TokenKind::kQuotedName, t.column});
+    segs.push_back({t.text, quoted, t.column});
     Next();
     while (Peek().kind == TokenKind::kDot) {
       Next();

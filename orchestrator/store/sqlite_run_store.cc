@@ -110,10 +110,20 @@ Status SqliteRunStore::Write(Fn&& fn) {
   return tx.Commit();
 }
 
-#define ORCHARD_PREPARE(var, sql)            \
-  auto var##_r = Cached(sql);                \
+// Resets a cached statement when it goes out of scope: a statement left
+// mid-result (a SELECT that found its row) would otherwise hold a read
+// snapshot open, and a later write on this connection would fail with
+// SQLITE_BUSY_SNAPSHOT ("database is locked") once another process commits.
+struct ResetOnExit {
+  Stmt& stmt;
+  ~ResetOnExit() { stmt.Reset(); }
+};
+
+#define ORCHARD_PREPARE(var, sql)             \
+  auto var##_r = Cached(sql);                 \
   if (!var##_r.ok()) return var##_r.status(); \
-  Stmt& var = **var##_r
+  Stmt& var = **var##_r;                      \
+  ResetOnExit var##_reset{var}
 
 Result<std::string> SqliteRunStore::ResolveRunId(const std::string& ref) {
   if (ref.empty()) return Status::InvalidArgument("empty run id");

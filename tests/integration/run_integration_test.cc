@@ -217,3 +217,28 @@ TEST_F(RunTest, UnknownOrBadArgumentsAreUsageErrors) {
 
 }  // namespace
 }  // namespace orchard::testing
+
+namespace orchard::testing {
+namespace {
+
+// Regression: the second run of unchanged code found its snapshot already
+// stored, left that SELECT open, and its final write failed with "database
+// is locked" (SQLITE_BUSY_SNAPSHOT) after the writer connection committed.
+TEST(RunRegression, SecondRunOfTheSameCodeRecordsItsEnd) {
+  TempDir dir;
+  WriteScript(dir / "t.sh", "#!/bin/sh\necho '@orchard {\"loss\": 1}'\n");
+  for (int i = 0; i < 3; ++i) {
+    auto r = RunOrchard(dir / ".orchard", {"run", "--", "./t.sh"}, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto s = store::SqliteRunStore::Open(dir / ".orchard/orchard.db");
+  auto runs = (*s)->ListRuns({});
+  ASSERT_EQ(runs->size(), 3u);
+  for (const auto& run : *runs) {
+    EXPECT_EQ(run.status, store::RunStatus::kCompleted);
+    EXPECT_EQ(run.snapshot_id, runs->front().snapshot_id);
+  }
+}
+
+}  // namespace
+}  // namespace orchard::testing

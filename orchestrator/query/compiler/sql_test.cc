@@ -98,7 +98,7 @@ TEST_F(FilterSql, Ranges) {
   EXPECT_EQ(Ids("metrics.val_acc not in [0.5, 0.85]"), "b2 c3 0e7");
   EXPECT_EQ(Ids("name in [m, s]"), "a1 b2 c3 e5");
   EXPECT_EQ(Ids("flags.lr in [0.01, auto]"),
-            "error: filter: at column 21: the bounds of a range must both be numbers or both be "
+            "error: filter: at column 20: the bounds of a range must both be numbers or both be "
             "text");
 }
 
@@ -176,7 +176,7 @@ TEST_F(FilterSql, ExitCodeAndDuration) {
   EXPECT_EQ(Ids("duration > 1h"), "c3");
   EXPECT_EQ(Ids("duration >= 3600"), "a1 c3");
   EXPECT_EQ(Ids("duration < 15m"), "b2 0e7 1e5");
-  EXPECT_EQ(Ids("duration in [10m, 20m]"), "b2 e5");
+  EXPECT_EQ(Ids("duration in [10m, 20m]"), "b2 e5 0e7");
   EXPECT_EQ(Ids("duration > '1h30m'"), "c3");
   EXPECT_EQ(Ids("duration > 1d"), "");
   EXPECT_EQ(Ids("not duration > 0"), "d4 f6");  // never finished
@@ -208,8 +208,9 @@ TEST_F(FilterSql, BadDates) {
   EXPECT_EQ(Ids("created > 2026-11-31"),
             "error: filter: at column 11: created compares with times: '2026-11-31' is not a "
             "valid date or time, or a relative time like -7d, -3h, -30m");
-  EXPECT_EQ(Ids("created > yesterday").substr(0, 68),
-            "error: filter: at column 11: created compares with times: 'yesterday'");
+  EXPECT_NE(Ids("created > yesterday")
+                .find("error: filter: at column 11: created compares with times: 'yesterday'"),
+            std::string::npos);
   EXPECT_EQ(Ids("created > 7d"),
             "error: filter: at column 11: a relative time counts back from now: write '-7d' for "
             "that long ago");
@@ -260,6 +261,20 @@ TEST_F(FilterSql, NestingIsBounded) {
   std::string mixed;
   for (int i = 0; i < 33; ++i) mixed += "not (tag = best or ";
   EXPECT_EQ(Ids(mixed + "status = failed" + std::string(33, ')')), "d4 e5 f6 1e5");
+
+  // Deep alternations compile through common table expressions and still
+  // give the same answer as their flat equivalents.
+  std::string ands, ors;
+  for (int i = 0; i < 49; ++i) {
+    ands += "tag = best and (";
+    ors += i % 2 ? "exit_code = 0 or (" : "exit_code = 0 and (tag = best or ";
+  }
+  EXPECT_EQ(Ids(ands + "status = completed" + std::string(49, ')')), "a1 c3 0e7");
+  EXPECT_EQ(Ids(ors + "status = queued" + std::string(49, ')')), "a1 c3 0e7");
+  Result<SqlFragment> cte = CompileFilter(ands + "x = 1" + std::string(49, ')'), 0);
+  ASSERT_TRUE(cte.ok());
+  EXPECT_EQ(cte->sql.rfind("r.id IN (WITH q1(id) AS (SELECT r.id FROM runs r WHERE ", 0), 0u)
+      << cte->sql.substr(0, 200);
 
   std::string deep = std::string(101, '(') + "status = failed" + std::string(101, ')');
   EXPECT_EQ(Ids(deep),
