@@ -12,7 +12,9 @@ namespace orchard::cli {
 const std::vector<CommandDef>& Commands() {
   static const std::vector<CommandDef> kCommands = {
       {"run", "Run a trainer once and record everything it reports", AddRunCommand},
+      {"tune", "Tune a trainer's flags: grid, random or TPE, with early stopping", AddTuneCommand},
       {"runs", "List runs, filtered and sorted", AddRunsCommand},
+      {"tunes", "List tuning sessions", AddTunesCommand},
       {"show", "Show one run: flags, metrics, code, environment, artifacts", AddShowCommand},
       {"compare", "Compare runs side by side: flags and metrics", AddCompareCommand},
       {"diff", "Source and flag differences between two runs", AddDiffCommand},

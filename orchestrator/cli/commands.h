@@ -51,5 +51,7 @@ void AddDiffCommand(CLI::App&, Context&, Action&);
 void AddTagCommand(CLI::App&, Context&, Action&);
 void AddNoteCommand(CLI::App&, Context&, Action&);
 void AddDeleteCommand(CLI::App&, Context&, Action&);
+void AddTuneCommand(CLI::App&, Context&, Action&);
+void AddTunesCommand(CLI::App&, Context&, Action&);
 
 }  // namespace orchard::cli

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,11 +30,16 @@ std::string ExitInfo::Describe() const {
 
 namespace {
 
-// Puts the child in its own process group before exec.
+// Puts the child in its own process group before exec, and asks the kernel
+// to send it SIGTERM if the launching thread dies: an orchestrator killed
+// with kill -9 leaves no trainer running unwatched (it checkpoints and stops).
 struct NewProcessGroup : bp::extend::handler {
+  pid_t parent = getpid();
   template <typename Executor>
   void on_exec_setup(Executor&) const {
     setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(125);  // the parent died before prctl
   }
 };
 

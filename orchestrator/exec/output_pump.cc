@@ -6,9 +6,9 @@
 namespace orchard::exec {
 
 OutputPump::OutputPump(std::string run_id, std::string stream, store::StoreWriter& writer,
-                       RunCounters& counters)
+                       RunCounters& counters, const Observer* observer)
     : run_id_(std::move(run_id)), stream_(std::move(stream)), writer_(writer),
-      counters_(counters) {}
+      counters_(counters), observer_(observer) {}
 
 void OutputPump::Feed(std::string_view chunk, double now) {
   tail_.append(chunk);
@@ -62,6 +62,7 @@ void OutputPump::OnLine(const capture::LineSplitter::Line& line, double now) {
 void OutputPump::FlushLog(double now) {
   if (!points_.empty()) {
     counters_.points += static_cast<int64_t>(points_.size());
+    if (observer_) (*observer_)(points_);
     writer_.AppendMetrics(run_id_, std::move(points_));
     points_.clear();
   }

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -31,8 +32,11 @@ class OutputPump {
   // Bytes of the stream's tail kept for failure reports.
   static constexpr size_t kTailBytes = 4096;
 
+  using Observer = std::function<void(const std::vector<store::MetricPoint>&)>;
+
+  // observer (may be null) sees each batch of points before it is stored.
   OutputPump(std::string run_id, std::string stream, store::StoreWriter& writer,
-             RunCounters& counters);
+             RunCounters& counters, const Observer* observer = nullptr);
 
   void Feed(std::string_view chunk, double now);
   // End of stream: the unterminated last line, then pending log text.
@@ -49,6 +53,7 @@ class OutputPump {
   std::string stream_;
   store::StoreWriter& writer_;
   RunCounters& counters_;
+  const Observer* observer_;
   capture::LineSplitter splitter_;
   std::string log_;   // log text of the current chunk
   std::string tail_;  // ring-ish: trimmed to kTailBytes

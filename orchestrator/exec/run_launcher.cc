@@ -115,7 +115,7 @@ void RunLauncher::IndexArtifacts(const std::string& run_id, const std::string& r
   }
 }
 
-Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* stop) {
+Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopRequests* stop) {
   ORCHARD_RETURN_IF_ERROR(store::EnsureHome(home_));
   store::Run run;
   run.name = request.name;
@@ -130,6 +130,8 @@ Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* st
   run.env = capture::CaptureEnvironment();
   run.tags = request.tags;
   run.notes = request.notes;
+  run.trial = request.trial;
+  run.attempt = request.attempt;
   ORCHARD_RETURN_IF_ERROR(store_.CreateRun(run));
   RunOutcome outcome;
   outcome.run_id = run.id;
@@ -178,8 +180,11 @@ Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* st
   ORCHARD_RETURN_IF_ERROR(store_.MarkStarted(run.id, child->pid(), NowSeconds()));
 
   RunCounters counters;
-  OutputPump out(run.id, "stdout", writer_, counters);
-  OutputPump err(run.id, "stderr", writer_, counters);
+  const auto* observer = on_metrics ? &on_metrics : nullptr;
+  OutputPump out(run.id, "stdout", writer_, counters, observer);
+  OutputPump err(run.id, "stderr", writer_, counters, observer);
+  const double deadline = request.timeout_s > 0 ? NowSeconds() + request.timeout_s : 0;
+  bool timed_out = false;
   std::vector<char> buf(1 << 16);
   bool stop_requested = false;
   double kill_deadline = 0;
@@ -194,7 +199,7 @@ Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* st
     if (child->stderr_fd() >= 0) { err_i = n; fds[n++] = {child->stderr_fd(), POLLIN, 0}; }
     if (stop && stop->fd() >= 0) { stop_i = n; fds[n++] = {stop->fd(), POLLIN, 0}; }
     // With both pipes open we sleep in poll; otherwise wake to reap the child.
-    int timeout_ms = (out_i >= 0 && err_i >= 0 && !stop_requested) ? 1000 : 50;
+    int timeout_ms = (out_i >= 0 && err_i >= 0 && !stop_requested) ? 250 : 50;
     int rc = poll(fds, n, timeout_ms);
     if (rc < 0 && errno != EINTR) break;
     double now = NowSeconds();
@@ -225,6 +230,13 @@ Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* st
         if (count >= 2) child->Signal(SIGKILL);
       }
     }
+    if (deadline > 0 && !stop_requested && !exit && now >= deadline) {
+      timed_out = stop_requested = true;
+      kill_deadline = now + request.grace_seconds;
+      writer_.AppendLog(run.id, "orchard", now,
+                        "orchard: timed out; sent SIGTERM to the trainer\n");
+      child->Signal(SIGTERM);
+    }
     if (stop_requested && !exit && now >= kill_deadline) {
       writer_.AppendLog(run.id, "orchard", now,
                         "orchard: the trainer did not stop within the grace period; "
@@ -253,9 +265,14 @@ Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopSignal* st
                           " malformed metric line(s) kept as log text; first: " +
                           counters.first_malformed + "\n");
   }
-  if (stop_requested) {
-    outcome.status = store::RunStatus::kCancelled;
-    outcome.error = "cancelled (" + exit->Describe() + ")";
+  if (timed_out) {
+    outcome.status = store::RunStatus::kFailed;
+    outcome.error = "timed out after " + FormatDuration(request.timeout_s) + " (" +
+                    exit->Describe() + ")";
+  } else if (stop_requested) {
+    outcome.status = stop ? stop->final_status() : store::RunStatus::kCancelled;
+    outcome.error = (stop ? stop->reason() : std::string("cancelled")) + " (" +
+                    exit->Describe() + ")";
   } else if (exit->exit_code == 0 && exit->signal == 0) {
     outcome.status = store::RunStatus::kCompleted;
   } else {

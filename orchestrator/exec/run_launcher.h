@@ -39,6 +39,9 @@ struct RunRequest {
   bool snapshot = true;
   bool echo = true;                                  // copy trainer output to ours
   double grace_seconds = 10;                         // SIGTERM -> SIGKILL
+  double timeout_s = 0;                              // 0: none; else failed when exceeded
+  std::optional<int64_t> trial;                      // tuning trial number
+  int64_t attempt = 1;
 };
 
 struct RunOutcome {
@@ -57,11 +60,15 @@ class RunLauncher {
 
   // Called with the run id as soon as the record exists (for messages).
   std::function<void(const std::string& run_id)> on_created;
+  // Called on the launching thread with each batch of metric points as it
+  // arrives (the tuner's early stopping watches these).
+  std::function<void(const std::vector<store::MetricPoint>&)> on_metrics;
 
-  // Runs the request to its end. `stop` may be null (no signal handling).
+  // Runs the request to its end. `stop` may be null (nothing can stop it
+  // early but its own end or the timeout).
   // Returns an error only when the run could not be recorded at all; a
   // trainer that fails or cannot start is a recorded failed run.
-  Result<RunOutcome> Launch(const RunRequest& request, StopSignal* stop);
+  Result<RunOutcome> Launch(const RunRequest& request, StopRequests* stop);
 
  private:
   Status RecordCode(const std::string& run_id, const RunRequest& request);

@@ -1,6 +1,7 @@
 #include "orchestrator/exec/stop_signal.h"
 
 #include <fcntl.h>
+#include <sys/eventfd.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -51,5 +52,39 @@ int StopSignal::Drain() {
 }
 
 int StopSignal::last_signal() const { return g_last.load(); }
+
+StopFlag::StopFlag() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+StopFlag::~StopFlag() {
+  if (fd_ >= 0) close(fd_);
+}
+
+void StopFlag::Request(store::RunStatus status, std::string reason) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!requested_.exchange(true)) {
+      status_ = status;
+      reason_ = std::move(reason);
+    }
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(fd_, &one, sizeof one);
+}
+
+int StopFlag::Drain() {
+  uint64_t v = 0;
+  if (read(fd_, &v, sizeof v) == sizeof v) count_ += static_cast<int>(v);
+  return count_;
+}
+
+store::RunStatus StopFlag::final_status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+std::string StopFlag::reason() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return reason_;
+}
 
 }  // namespace orchard::exec

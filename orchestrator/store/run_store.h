@@ -48,6 +48,10 @@ class RunReader {
   virtual Result<std::vector<LogChunk>> GetLogs(const std::string& id, int64_t after_seq) = 0;
   virtual Result<std::vector<Artifact>> GetArtifacts(const std::string& id) = 0;
   virtual Result<Snapshot> GetSnapshot(const std::string& snapshot_id, bool with_content) = 0;
+  virtual Result<Tune> GetTune(const std::string& id) = 0;
+  // Newest first; a unique id prefix or exact name resolves like runs.
+  virtual Result<std::vector<Tune>> ListTunes(int64_t limit) = 0;
+  virtual Result<std::string> ResolveTuneId(const std::string& ref) = 0;
   virtual std::string path() const = 0;
 };
 
@@ -74,6 +78,10 @@ class RunStore : public RunReader {
   virtual Status SetNotes(const std::string& id, const std::string& notes) = 0;
   // Deletes the run's records (not its folder: the caller removes that).
   virtual Status DeleteRun(const std::string& id) = 0;
+  // Gives the tune a fresh id and stores it.
+  virtual Status CreateTune(Tune& tune) = 0;
+  // Updates status, finished_at, best_run_id, host and pid.
+  virtual Status UpdateTune(const Tune& tune) = 0;
 };
 
 }  // namespace orchard::store

@@ -138,6 +138,23 @@ CREATE TABLE snapshot_files (
 ) WITHOUT ROWID;
 )SQL";
 
+// Version 2: tuning sessions become resumable records. A run knows its trial
+// number and attempt within its tune; a tune knows the hash of its spec (to
+// recognise the same tuning when it is run again) and the orchestrator that
+// drives it.
+constexpr const char* kV2 = R"SQL(
+ALTER TABLE runs ADD COLUMN trial INTEGER;
+ALTER TABLE runs ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX runs_tune_trial ON runs(tune_id, trial);
+ALTER TABLE tunes ADD COLUMN spec_hash TEXT;
+ALTER TABLE tunes ADD COLUMN method TEXT;
+ALTER TABLE tunes ADD COLUMN objective TEXT;
+ALTER TABLE tunes ADD COLUMN host TEXT;
+ALTER TABLE tunes ADD COLUMN pid INTEGER;
+ALTER TABLE tunes ADD COLUMN cwd TEXT;
+CREATE INDEX tunes_spec_hash ON tunes(spec_hash);
+)SQL";
+
 Status Exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -162,7 +179,7 @@ int UserVersion(sqlite3* db) {
 }  // namespace
 
 const std::vector<std::string>& Migrations() {
-  static const std::vector<std::string> kAll = {kV1};
+  static const std::vector<std::string> kAll = {kV1, kV2};
   return kAll;
 }
 

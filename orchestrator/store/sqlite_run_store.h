@@ -31,6 +31,9 @@ class SqliteRunStore : public RunStore {
   Result<std::vector<LogChunk>> GetLogs(const std::string& id, int64_t after_seq) override;
   Result<std::vector<Artifact>> GetArtifacts(const std::string& id) override;
   Result<Snapshot> GetSnapshot(const std::string& snapshot_id, bool with_content) override;
+  Result<Tune> GetTune(const std::string& id) override;
+  Result<std::vector<Tune>> ListTunes(int64_t limit) override;
+  Result<std::string> ResolveTuneId(const std::string& ref) override;
   std::string path() const override { return path_; }
 
   Status CreateRun(Run& run) override;
@@ -48,6 +51,8 @@ class SqliteRunStore : public RunStore {
   Status RemoveTags(const std::string& id, const std::vector<std::string>& tags) override;
   Status SetNotes(const std::string& id, const std::string& notes) override;
   Status DeleteRun(const std::string& id) override;
+  Status CreateTune(Tune& tune) override;
+  Status UpdateTune(const Tune& tune) override;
 
   Db& db() { return db_; }
   // Opens a transaction for a batch of writes; nullptr-free RAII.

@@ -72,6 +72,26 @@ struct Run {
   std::string notes;
   std::string error;
   std::vector<std::string> tags;
+  std::optional<int64_t> trial;  // trial number within its tune
+  int64_t attempt = 1;           // 2+ for retries and re-queued trials
+};
+
+// A tuning session: the spec it ran, and where it stands.
+struct Tune {
+  std::string id;
+  std::string name;
+  nlohmann::json spec = nlohmann::json::object();
+  std::string spec_hash;
+  std::string method;
+  nlohmann::json objective;  // {metric, goal} or null
+  int64_t seed = 0;
+  std::string status = "running";  // running | completed | cancelled | failed | interrupted
+  double created_at = 0;
+  std::optional<double> finished_at;
+  std::string best_run_id;
+  std::string host;
+  std::optional<int64_t> pid;
+  std::string cwd;
 };
 
 // A file of a code snapshot, with its content when it is loaded.

@@ -1,0 +1,332 @@
+#include "orchestrator/tune/tune_runner.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <deque>
+#include <list>
+#include <thread>
+
+#include "flags/expand.h"
+#include "flags/flag_value.h"
+#include "orchestrator/capture/environment.h"
+#include "orchestrator/exec/run_launcher.h"
+#include "orchestrator/store/store_writer.h"
+#include "orchestrator/tune/gpu_slots.h"
+#include "orchestrator/tune/progress.h"
+#include "orchestrator/tune/trial_book.h"
+#include "orchestrator/tune/tune_session.h"
+#include "orchestrator/util/clock.h"
+
+namespace orchard::tune {
+
+namespace {
+
+using State = search::TrialRecord::State;
+
+// One trial in flight, owned by the scheduler; its thread writes only
+// `outcome`, `run_id` and `score`, then sets `done`.
+struct ActiveTrial {
+  PendingTrial trial;
+  std::vector<std::string> gpus;
+  exec::StopFlag stop;
+  std::thread thread;
+  std::atomic<bool> done{false};
+  std::string run_id;
+  Result<exec::RunOutcome> outcome = Status::Internal("not run");
+  std::optional<double> score;
+  double started = 0;
+};
+
+std::string CompactFlags(const nlohmann::json& params) {
+  std::string s;
+  for (auto it = params.begin(); it != params.end(); ++it) {
+    if (!s.empty()) s += " ";
+    s += it.key() + "=" + flags::FormatScalar(it.value());
+  }
+  return s;
+}
+
+std::string FormatValue(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+Result<std::vector<std::string>> GpuIds(const flags::TuneSpec& spec) {
+  if (spec.resources.gpus_per_trial <= 0) return std::vector<std::string>{};
+  if (!spec.resources.gpus.empty()) return spec.resources.gpus;
+  nlohmann::json env = capture::CaptureEnvironment();
+  std::vector<std::string> ids;
+  for (const auto& g : env.value("gpus", nlohmann::json::array())) {
+    if (g.contains("index")) ids.push_back(flags::FormatScalar(g["index"]));
+  }
+  if (ids.empty()) {
+    return Status::InvalidArgument(
+        "resources.gpus_per_trial is " + std::to_string(spec.resources.gpus_per_trial) +
+        " but no GPU was found (nvidia-smi lists none); declare them with resources.gpus "
+        "or --gpus, or set gpus_per_trial: 0 for CPU-only trials");
+  }
+  return ids;
+}
+
+}  // namespace
+
+TuneRunner::TuneRunner(const store::Home& home, TuneOptions options, std::ostream& out, bool tty)
+    : home_(home), opt_(std::move(options)), out_(out), tty_(tty) {}
+
+Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
+  const flags::TuneSpec& spec = opt_.spec;
+  ORCHARD_RETURN_IF_ERROR(store::EnsureHome(home_));
+  auto sampler = search::MakeSampler(spec);
+  if (!sampler.ok()) return sampler.status();
+  auto pruner = search::MakePruner(spec.early_stopping);
+  if (!pruner.ok()) return pruner.status();
+  auto gpu_ids = GpuIds(spec);
+  if (!gpu_ids.ok()) return gpu_ids.status();
+  GpuSlots slots(*gpu_ids, spec.resources.trials_per_gpu);
+  const int gpus_per_trial = std::max(0, spec.resources.gpus_per_trial);
+  const int concurrency =
+      std::max(1, std::min(spec.resources.concurrency, slots.Capacity(gpus_per_trial)));
+
+  auto store = store::SqliteRunStore::Open(home_.db_path);
+  if (!store.ok()) return store.status();
+  auto session = OpenSession(**store, home_, opt_, flags::TuneSpecToJson(spec));
+  if (!session.ok()) return session.status();
+  TuneResult result;
+  result.tune = session->tune;
+  result.resumed = session->resumed;
+  store::Tune& tune = result.tune;
+
+  TrialBook book(spec, pruner->get());
+  for (auto& rec : session->finished) book.Put(rec);
+  std::map<int64_t, std::string> run_of_trial = session->run_of_trial;
+  std::deque<PendingTrial> queue(session->requeue.begin(), session->requeue.end());
+  int64_t next_number = session->next_number;
+  const std::optional<int64_t> limit = (*sampler)->TrialLimit();
+
+  auto writer_conn = store::SqliteRunStore::Open(home_.db_path);
+  if (!writer_conn.ok()) return writer_conn.status();
+  store::StoreWriter writer(std::move(writer_conn).value());
+  int done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+  Progress progress(out_, tty_, tune.id);
+  std::string objective_name = spec.objective ? spec.objective->metric : "";
+  progress.Event(std::string(session->resumed ? "Resuming" : "Started") + " tune " + tune.id +
+                 " (" + spec.method + ", " +
+                 (limit ? std::to_string(*limit) + " trials" : std::string("unbounded")) + ", " +
+                 std::to_string(concurrency) + " at a time" +
+                 (gpus_per_trial ? ", " + std::to_string(gpus_per_trial) + " GPU(s) each" : ", CPU") +
+                 ")");
+  if (session->resumed) {
+    progress.Event("  " + std::to_string(session->finished.size()) + " trials already ended; " +
+                   std::to_string(queue.size()) + " re-queued (" +
+                   std::to_string(session->interrupted) + " interrupted)");
+  }
+  for (const auto& rec : session->finished) {
+    if (rec.state == State::kCompleted) ++result.completed;
+    if (rec.state == State::kPruned) ++result.pruned;
+    if (rec.state == State::kFailed) ++result.failed;
+  }
+
+  std::list<ActiveTrial> active;
+  bool stopping = false;
+  Status fatal;
+  std::vector<double> durations;
+
+  auto start_trial = [&](PendingTrial p, std::vector<std::string> gpus) {
+    book.Put({p.number, p.params, State::kRunning, std::nullopt, {}});
+    ActiveTrial& a = active.emplace_back();
+    a.trial = std::move(p);
+    a.gpus = std::move(gpus);
+    a.started = NowSeconds();
+    a.thread = std::thread([&, ap = &a] {
+      auto conn = store::SqliteRunStore::Open(home_.db_path);
+      if (!conn.ok()) {
+        ap->outcome = conn.status();
+      } else {
+        exec::RunLauncher launcher(home_, **conn, writer);
+        launcher.on_created = [ap](const std::string& id) { ap->run_id = id; };
+        launcher.on_metrics = [&, ap](const std::vector<store::MetricPoint>& pts) {
+          if (auto why = book.OnMetrics(ap->trial.number, pts)) {
+            ap->stop.Request(store::RunStatus::kPruned, *why);
+          }
+        };
+        exec::RunRequest req;
+        req.command = spec.command;
+        req.flags = flags::TrialFlags(spec, ap->trial.params);
+        req.tune_id = tune.id;
+        req.trial = ap->trial.number;
+        req.attempt = ap->trial.attempt;
+        req.seed = static_cast<int64_t>(
+            flags::TrialSeed(static_cast<uint64_t>(spec.seed), ap->trial.number) & 0x7fffffff);
+        std::string cvd;
+        for (const auto& g : ap->gpus) cvd += (cvd.empty() ? "" : ",") + g;
+        req.cuda_visible_devices = cvd;  // "" in CPU mode: trials see no GPU
+        req.cwd = opt_.cwd;
+        req.echo = opt_.echo;
+        req.timeout_s = spec.resources.timeout_s;
+        ap->outcome = launcher.Launch(req, &ap->stop);
+        if (ap->outcome.ok() && spec.objective) {
+          auto sums = (*conn)->GetMetricSummaries(ap->outcome->run_id);
+          if (sums.ok()) ap->score = ObjectiveScore(*sums, *spec.objective);
+        }
+      }
+      ap->done = true;
+      uint64_t one = 1;
+      [[maybe_unused]] ssize_t n = write(done_fd, &one, sizeof one);
+    });
+  };
+
+  auto counts = [&] {
+    ProgressCounts c;
+    c.done = result.completed + result.pruned + result.failed;
+    c.running = static_cast<int>(active.size());
+    c.pruned = result.pruned;
+    c.failed = result.failed;
+    c.total = limit ? static_cast<int>(*limit) : 0;
+    if (auto best = book.Best()) {
+      c.best = objective_name + "=" + FormatValue(*best->value) + " (trial " +
+               std::to_string(best->number) + ")";
+    }
+    if (!durations.empty() && limit) {
+      double mean = 0;
+      for (double d : durations) mean += d;
+      mean /= static_cast<double>(durations.size());
+      double left = static_cast<double>(*limit - c.done);
+      c.eta_s = mean * left / concurrency;
+    }
+    return c;
+  };
+
+  auto finish_trial = [&](ActiveTrial& a) {
+    a.thread.join();
+    slots.Release(a.gpus);
+    durations.push_back(NowSeconds() - a.started);
+    const int64_t n = a.trial.number;
+    std::string label = "trial " + std::to_string(n) +
+                        (a.trial.attempt > 1 ? " (attempt " + std::to_string(a.trial.attempt) + ")" : "") +
+                        " [" + CompactFlags(a.trial.params) + "]";
+    if (!a.outcome.ok()) {
+      book.Finish(n, State::kFailed, std::nullopt);
+      ++result.failed;
+      progress.Event(label + " could not run: " + a.outcome.status().message());
+      if (a.outcome.status().code() == Status::Code::kIoError) fatal = a.outcome.status();
+      return;
+    }
+    const exec::RunOutcome& o = *a.outcome;
+    run_of_trial[n] = o.run_id;
+    std::string id = "run " + o.run_id;
+    switch (o.status) {
+      case store::RunStatus::kCompleted:
+        book.Finish(n, State::kCompleted, a.score);
+        ++result.completed;
+        progress.Event(label + " " + id + " completed" +
+                       (a.score ? ": " + objective_name + "=" + FormatValue(*a.score)
+                                : (spec.objective ? ": no " + objective_name + " reported" : "")));
+        break;
+      case store::RunStatus::kPruned:
+        book.Finish(n, State::kPruned, std::nullopt);
+        ++result.pruned;
+        progress.Event(label + " " + id + " " + o.error);
+        break;
+      case store::RunStatus::kCancelled:
+        book.Finish(n, State::kFailed, std::nullopt);
+        ++result.cancelled;
+        progress.Event(label + " " + id + " cancelled");
+        break;
+      default:
+        if (a.trial.attempt <= spec.resources.retries && !stopping) {
+          ++result.retried;
+          progress.Event(label + " " + id + " failed (" + o.exit.Describe() + "); retrying");
+          queue.push_front({n, a.trial.attempt + 1, a.trial.params});
+        } else {
+          book.Finish(n, State::kFailed, std::nullopt);
+          ++result.failed;
+          std::string why = o.error.substr(0, o.error.find('\n'));
+          progress.Event(label + " " + id + " failed: " + why);
+        }
+    }
+    if (auto best = book.Best()) {
+      std::string best_run = run_of_trial[best->number];
+      if (best_run != tune.best_run_id) {
+        tune.best_run_id = best_run;
+        Status s = (*store)->UpdateTune(tune);
+        if (!s.ok()) progress.Event("warning: " + s.message());
+      }
+    }
+  };
+
+  for (;;) {
+    while (!stopping && fatal.ok() && static_cast<int>(active.size()) < concurrency) {
+      PendingTrial p;
+      if (!queue.empty()) {
+        p = queue.front();
+        queue.pop_front();
+      } else if (!limit || next_number < *limit) {
+        auto params = book.Suggest(**sampler, next_number);
+        if (!params.ok()) {
+          fatal = params.status();
+          break;
+        }
+        p = {next_number++, 1, std::move(params).value()};
+      } else {
+        break;
+      }
+      auto gpus = slots.TryAcquire(gpus_per_trial);
+      if (!gpus) {  // cannot happen with concurrency capped by capacity
+        queue.push_front(p);
+        break;
+      }
+      start_trial(std::move(p), std::move(*gpus));
+    }
+    if (active.empty()) break;
+    progress.Update(counts());
+    pollfd fds[2] = {{done_fd, POLLIN, 0}, {stop ? stop->fd() : -1, POLLIN, 0}};
+    poll(fds, 2, 1000);
+    if (stop && (fds[1].revents & POLLIN)) {
+      int n = stop->Drain();
+      if (!stopping) {
+        stopping = true;
+        progress.Event("Stopping: asking " + std::to_string(active.size()) +
+                       " running trial(s) to stop (Ctrl-C again to kill them)");
+      }
+      for (auto& a : active) {
+        a.stop.Request(store::RunStatus::kCancelled, "cancelled");
+        if (n >= 2) a.stop.Request(store::RunStatus::kCancelled, "cancelled");
+      }
+    }
+    uint64_t drained;
+    [[maybe_unused]] ssize_t r = read(done_fd, &drained, sizeof drained);
+    for (auto it = active.begin(); it != active.end();) {
+      if (it->done) {
+        finish_trial(*it);
+        it = active.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    if (!fatal.ok() && !stopping) {
+      stopping = true;
+      for (auto& a : active) a.stop.Request(store::RunStatus::kCancelled, "cancelled");
+    }
+  }
+  close(done_fd);
+  progress.Finish();
+  Status flushed = writer.Flush();
+
+  tune.status = !fatal.ok() ? "failed" : stopping ? "cancelled" : "completed";
+  tune.finished_at = NowSeconds();
+  result.best = book.Best();
+  if (result.best) result.best_run_id = run_of_trial[result.best->number];
+  tune.best_run_id = result.best_run_id;
+  ORCHARD_RETURN_IF_ERROR((*store)->UpdateTune(tune));
+  ORCHARD_RETURN_IF_ERROR(flushed);
+  if (!fatal.ok()) return fatal;
+  return result;
+}
+
+}  // namespace orchard::tune
