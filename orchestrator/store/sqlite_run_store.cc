@@ -1,14 +1,18 @@
+// SqliteRunStore: runs, their flags, metrics, logs, artifacts, tags and
+// code snapshots. Tuning sessions are in sqlite_tune_store.cc.
 #include "orchestrator/store/sqlite_run_store.h"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <map>
-#include <random>
 #include <unordered_map>
 
+#include "orchestrator/store/sqlite_run_store_internal.h"
+
 namespace orchard::store {
+
+using internal::Dump;
+using internal::NewRunId;
+using internal::ParseJsonOr;
 
 namespace {
 
@@ -16,29 +20,6 @@ constexpr const char* kRunColumns =
     "r.id, r.seq, r.name, r.tune_id, r.status, r.exit_code, r.command, r.flags, r.run_dir, "
     "r.cwd, r.seed, r.created_at, r.started_at, r.finished_at, r.host, r.pid, r.env, "
     "r.code_commit, r.code_dirty, r.code_diff, r.snapshot_id, r.notes, r.error, r.trial, r.attempt";
-
-// Short ids: 8 hex digits (32 bits) are plenty for one store, and a clash is
-// detected by the PRIMARY KEY and retried.
-std::string NewRunId() {
-  static thread_local std::mt19937_64 rng([] {
-    std::random_device rd;
-    uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
-    seed ^= static_cast<uint64_t>(
-        std::chrono::steady_clock::now().time_since_epoch().count());
-    seed ^= static_cast<uint64_t>(getpid()) << 17;
-    return seed;
-  }());
-  static const char* kHex = "0123456789abcdef";
-  uint64_t v = rng();
-  std::string id(8, '0');
-  for (int i = 0; i < 8; ++i) id[i] = kHex[(v >> (4 * i)) & 15];
-  return id;
-}
-
-nlohmann::json ParseJsonOr(const std::string& text, nlohmann::json fallback) {
-  auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  return j.is_discarded() ? fallback : j;
-}
 
 Run ReadRun(const Stmt& s) {
   Run r;
@@ -79,10 +60,6 @@ std::string FlagText(const nlohmann::json& v) {
   return v.dump();
 }
 
-std::string Dump(const nlohmann::json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<SqliteRunStore>> SqliteRunStore::Open(const std::string& path,
@@ -103,29 +80,6 @@ Result<Stmt*> SqliteRunStore::Cached(const char* sql) {
   return &it->second;
 }
 
-template <typename Fn>
-Status SqliteRunStore::Write(Fn&& fn) {
-  if (InTransaction()) return fn();
-  Transaction tx(db_);
-  ORCHARD_RETURN_IF_ERROR(tx.begin_status());
-  ORCHARD_RETURN_IF_ERROR(fn());
-  return tx.Commit();
-}
-
-// Resets a cached statement when it goes out of scope: a statement left
-// mid-result (a SELECT that found its row) would otherwise hold a read
-// snapshot open, and a later write on this connection would fail with
-// SQLITE_BUSY_SNAPSHOT ("database is locked") once another process commits.
-struct ResetOnExit {
-  Stmt& stmt;
-  ~ResetOnExit() { stmt.Reset(); }
-};
-
-#define ORCHARD_PREPARE(var, sql)             \
-  auto var##_r = Cached(sql);                 \
-  if (!var##_r.ok()) return var##_r.status(); \
-  Stmt& var = **var##_r;                      \
-  ResetOnExit var##_reset{var}
 
 Result<std::string> SqliteRunStore::ResolveRunId(const std::string& ref) {
   if (ref.empty()) return Status::InvalidArgument("empty run id");
@@ -523,103 +477,6 @@ Status SqliteRunStore::DeleteRun(const std::string& id) {
     q.Bind(1, id);
     return q.Run();
   });
-}
-
-namespace {
-constexpr const char* kTuneColumns =
-    "id, name, spec, spec_hash, method, objective, seed, status, created_at, finished_at, "
-    "best_run_id, host, pid, cwd";
-
-Tune ReadTune(const Stmt& s) {
-  Tune t;
-  t.id = s.Text(0);
-  t.name = s.Text(1);
-  t.spec = ParseJsonOr(s.Text(2), nlohmann::json::object());
-  t.spec_hash = s.Text(3);
-  t.method = s.Text(4);
-  t.objective = ParseJsonOr(s.Text(5), nullptr);
-  t.seed = s.Int(6);
-  t.status = s.Text(7);
-  t.created_at = s.Double(8);
-  t.finished_at = s.OptDouble(9);
-  t.best_run_id = s.Text(10);
-  t.host = s.Text(11);
-  t.pid = s.OptInt(12);
-  t.cwd = s.Text(13);
-  return t;
-}
-}  // namespace
-
-Result<Tune> SqliteRunStore::GetTune(const std::string& id) {
-  auto st = db_.Prepare(std::string("SELECT ") + kTuneColumns + " FROM tunes WHERE id = ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, id);
-  if (!st->Step()) {
-    ORCHARD_RETURN_IF_ERROR(st->status());
-    return Status::NotFound("no tune with id " + id);
-  }
-  return ReadTune(*st);
-}
-
-Result<std::vector<Tune>> SqliteRunStore::ListTunes(int64_t limit) {
-  auto st = db_.Prepare(std::string("SELECT ") + kTuneColumns +
-                        " FROM tunes ORDER BY created_at DESC, rowid DESC LIMIT ?");
-  if (!st.ok()) return st.status();
-  st->Bind(1, limit);
-  std::vector<Tune> out;
-  while (st->Step()) out.push_back(ReadTune(*st));
-  ORCHARD_RETURN_IF_ERROR(st->status());
-  return out;
-}
-
-Result<std::string> SqliteRunStore::ResolveTuneId(const std::string& ref) {
-  auto st = db_.Prepare(
-      "SELECT id FROM tunes WHERE substr(id, 1, length(?1)) = ?1 OR name = ?1 LIMIT 3");
-  if (!st.ok()) return st.status();
-  st->Bind(1, ref);
-  std::vector<std::string> ids;
-  while (st->Step()) ids.push_back(st->Text(0));
-  ORCHARD_RETURN_IF_ERROR(st->status());
-  if (ref.size() < 2 || ids.empty()) return Status::NotFound("no tune matches '" + ref + "'");
-  if (ids.size() > 1) {
-    return Status::InvalidArgument("'" + ref + "' is ambiguous: it matches tunes " + ids[0] +
-                                   ", " + ids[1] + "; give more of the id");
-  }
-  return ids[0];
-}
-
-Status SqliteRunStore::CreateTune(Tune& tune) {
-  return Write([&]() -> Status {
-    auto ins = db_.Prepare(
-        "INSERT INTO tunes (id, name, spec, spec_hash, method, objective, seed, status, "
-        "created_at, host, pid, cwd) VALUES (?, nullif(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!ins.ok()) return ins.status();
-    Status s;
-    for (int attempt = 0; attempt < 16; ++attempt) {
-      std::string id = "t" + NewRunId().substr(1);  // tune ids start with 't'
-      ins->Reset();
-      ins->Bind(1, id).Bind(2, tune.name).Bind(3, Dump(tune.spec)).Bind(4, tune.spec_hash);
-      ins->Bind(5, tune.method).Bind(6, Dump(tune.objective)).Bind(7, tune.seed);
-      ins->Bind(8, tune.status).Bind(9, tune.created_at).Bind(10, tune.host);
-      ins->Bind(11, tune.pid).Bind(12, tune.cwd);
-      s = ins->Run();
-      if (s.ok()) {
-        tune.id = id;
-        return s;
-      }
-      if (sqlite3_extended_errcode(db_.raw()) != SQLITE_CONSTRAINT_PRIMARYKEY) return s;
-    }
-    return s;
-  });
-}
-
-Status SqliteRunStore::UpdateTune(const Tune& tune) {
-  ORCHARD_PREPARE(q,
-                  "UPDATE tunes SET status = ?, finished_at = ?, best_run_id = nullif(?, ''), "
-                  "host = ?, pid = ? WHERE id = ?");
-  q.Bind(1, tune.status).Bind(2, tune.finished_at).Bind(3, tune.best_run_id);
-  q.Bind(4, tune.host).Bind(5, tune.pid).Bind(6, tune.id);
-  return Write([&] { return q.Run(); });
 }
 
 }  // namespace orchard::store
