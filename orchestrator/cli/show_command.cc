@@ -61,6 +61,8 @@ nlohmann::json ToJson(const RunDetails& d, double now) {
   j["host"] = r.host;
   j["pid"] = OptJson(r.pid);
   j["tune"] = r.tune_id;
+  j["trial"] = OptJson(r.trial);
+  j["attempt"] = r.attempt;
   j["flags"] = r.flags;
   nlohmann::json metrics = nlohmann::json::object();
   for (const auto& m : d.view.metrics) {
@@ -130,6 +132,10 @@ void PrintText(std::ostream& out, const RunDetails& d, double now) {
   Field(out, "duration", dur ? FormatDuration(*dur) : "");
   Field(out, "host", r.host);
   Field(out, "tune", r.tune_id);
+  if (r.trial) {
+    Field(out, "trial", std::to_string(*r.trial) +
+                            (r.attempt > 1 ? " (attempt " + std::to_string(r.attempt) + ")" : ""));
+  }
 
   out << "\nflags\n";
   if (r.flags.empty()) out << "  (none)\n";

@@ -60,6 +60,12 @@ Status ApplyOverrides(const TuneCliOptions& o, flags::TuneSpec& spec) {
   if (o.timeout) spec.resources.timeout_s = *o.timeout;
   if (o.retries) spec.resources.retries = *o.retries;
   if (!o.name.empty()) spec.name = o.name;
+  if (spec.resources.trials_per_gpu > 1 && spec.resources.gpus_per_trial != 1) {
+    return Status::InvalidArgument(
+        "--trials-per-gpu " + std::to_string(spec.resources.trials_per_gpu) +
+        " lets trials share a GPU, which needs exactly one GPU per trial "
+        "(--gpus-per-trial 1)");
+  }
   if (spec.resources.gpus_per_trial < 0 || spec.resources.trials_per_gpu < 1) {
     return Status::InvalidArgument("--gpus-per-trial must be >= 0 and --trials-per-gpu >= 1");
   }
@@ -152,7 +158,10 @@ Status DoTune(Context& ctx, const TuneCliOptions& o) {
   opt.echo = o.echo;
   if (o.resume && o.resume->count() > 0) {
     opt.resume_ref = o.resume_ref;
-    if (opt.resume_ref.empty()) opt.force_new = false;  // --resume: the same spec's session
+    opt.resume_required = true;
+    if (opt.resume_ref.empty() && opt.force_new) {
+      return Status::InvalidArgument("--resume and --new contradict each other");
+    }
   }
   exec::StopSignal stop;
   tune::TuneRunner runner(*home, opt, std::cerr, isatty(STDERR_FILENO) != 0);

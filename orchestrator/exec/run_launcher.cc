@@ -115,39 +115,56 @@ void RunLauncher::IndexArtifacts(const std::string& run_id, const std::string& r
   }
 }
 
-Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopRequests* stop) {
+Result<store::Run> RunLauncher::Prepare(const RunRequest& request) {
   ORCHARD_RETURN_IF_ERROR(store::EnsureHome(home_));
   store::Run run;
   run.name = request.name;
   run.tune_id = request.tune_id;
-  run.status = store::RunStatus::kRunning;
+  run.status = store::RunStatus::kQueued;
   run.command = request.command;
   run.flags = request.flags;
   run.cwd = request.cwd;
   run.seed = request.seed ? *request.seed : DrawSeed();
   run.created_at = NowSeconds();
   run.host = HostName();
-  run.env = capture::CaptureEnvironment();
   run.tags = request.tags;
   run.notes = request.notes;
   run.trial = request.trial;
   run.attempt = request.attempt;
   ORCHARD_RETURN_IF_ERROR(store_.CreateRun(run));
+  run.run_dir = home_.RunDir(run.id);
+  std::error_code ec;
+  fs::create_directories(run.run_dir, ec);
+  if (ec) {
+    std::string why = "cannot create the run folder " + run.run_dir + ": " + ec.message();
+    store_.FinishRun(run.id, store::RunStatus::kFailed, std::nullopt, NowSeconds(), why);
+    return Status::IoError(why);
+  }
+  ORCHARD_RETURN_IF_ERROR(store_.SetRunContext(run.id, run.run_dir, run.env));
+  return run;
+}
+
+Result<RunOutcome> RunLauncher::Launch(const RunRequest& request, StopRequests* stop) {
+  auto run = Prepare(request);
+  if (!run.ok()) return run.status();
+  return Start(*run, request, stop);
+}
+
+Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunRequest& request,
+                                      StopRequests* stop) {
+  store::Run run = prepared;
+  const std::string& run_dir = run.run_dir;
   RunOutcome outcome;
   outcome.run_id = run.id;
-  std::string run_dir = home_.RunDir(run.id);
-  {
-    std::error_code ec;
-    fs::create_directories(run_dir, ec);
-    if (ec) {
-      store_.FinishRun(run.id, store::RunStatus::kFailed, std::nullopt, NowSeconds(),
-                       "cannot create the run folder " + run_dir + ": " + ec.message());
-      return Status::IoError("cannot create the run folder " + run_dir + ": " + ec.message());
-    }
-    auto upd = store_.db().Prepare("UPDATE runs SET run_dir = ? WHERE id = ?");
-    if (upd.ok()) upd->Bind(1, run_dir).Bind(2, run.id).Run();
-  }
   if (on_created) on_created(run.id);
+  // The environment the trainer really gets: its own GPUs, not ours.
+  run.env = capture::CaptureEnvironment();
+  if (request.cuda_visible_devices) run.env["cuda_visible_devices"] = *request.cuda_visible_devices;
+  Status env_s = store_.SetRunContext(run.id, run_dir, run.env);
+  if (!env_s.ok()) {
+    writer_.AppendLog(run.id, "orchard", NowSeconds(),
+                      "orchard: environment not recorded: " + env_s.message() + "\n");
+  }
 
   Status code = RecordCode(run.id, request);
   if (!code.ok()) {

@@ -70,6 +70,14 @@ class RunLauncher {
   // trainer that fails or cannot start is a recorded failed run.
   Result<RunOutcome> Launch(const RunRequest& request, StopRequests* stop);
 
+  // Launch in two steps, for a caller that must have the run on record
+  // before it starts (the tuner: a crash between the two leaves a queued
+  // run that resuming re-queues). Prepare creates the record (status
+  // queued) and its folder; Start runs it as Launch does.
+  Result<store::Run> Prepare(const RunRequest& request);
+  Result<RunOutcome> Start(const store::Run& run, const RunRequest& request,
+                           StopRequests* stop);
+
  private:
   Status RecordCode(const std::string& run_id, const RunRequest& request);
   void IndexArtifacts(const std::string& run_id, const std::string& run_dir);

@@ -60,6 +60,9 @@ class RunStore : public RunReader {
   // Gives the run a fresh short id and seq, stores it with its flags and tags.
   virtual Status CreateRun(Run& run) = 0;
   // Moves a run to running with its pid and start time.
+  // Records where the run's files go and what it runs on.
+  virtual Status SetRunContext(const std::string& id, const std::string& run_dir,
+                               const nlohmann::json& env) = 0;
   virtual Status MarkStarted(const std::string& id, int64_t pid, double started_at) = 0;
   // Records the end of a run. A run already in a terminal state is left as is.
   virtual Status FinishRun(const std::string& id, RunStatus status, std::optional<int> exit_code,

@@ -302,6 +302,13 @@ Status SqliteRunStore::CreateRun(Run& run) {
   });
 }
 
+Status SqliteRunStore::SetRunContext(const std::string& id, const std::string& run_dir,
+                                     const nlohmann::json& env) {
+  ORCHARD_PREPARE(q, "UPDATE runs SET run_dir = ?, env = ? WHERE id = ?");
+  q.Bind(1, run_dir).Bind(2, Dump(env)).Bind(3, id);
+  return Write([&] { return q.Run(); });
+}
+
 Status SqliteRunStore::MarkStarted(const std::string& id, int64_t pid, double started_at) {
   ORCHARD_PREPARE(q,
                   "UPDATE runs SET status = 'running', pid = ?, started_at = ? WHERE id = ? "

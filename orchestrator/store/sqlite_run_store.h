@@ -37,6 +37,8 @@ class SqliteRunStore : public RunStore {
   std::string path() const override { return path_; }
 
   Status CreateRun(Run& run) override;
+  Status SetRunContext(const std::string& id, const std::string& run_dir,
+                       const nlohmann::json& env) override;
   Status MarkStarted(const std::string& id, int64_t pid, double started_at) override;
   Status FinishRun(const std::string& id, RunStatus status, std::optional<int> exit_code,
                    double finished_at, const std::string& error) override;

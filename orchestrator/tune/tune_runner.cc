@@ -137,40 +137,53 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
   Status fatal;
   std::vector<double> durations;
 
-  auto start_trial = [&](PendingTrial p, std::vector<std::string> gpus) {
+  auto trial_request = [&](const PendingTrial& p, const std::vector<std::string>& gpus) {
+    exec::RunRequest req;
+    req.command = spec.command;
+    req.flags = flags::TrialFlags(spec, p.params);
+    req.tune_id = tune.id;
+    req.trial = p.number;
+    req.attempt = p.attempt;
+    req.seed = static_cast<int64_t>(
+        flags::TrialSeed(static_cast<uint64_t>(spec.seed), p.number) & 0x7fffffff);
+    std::string cvd;
+    for (const auto& g : gpus) cvd += (cvd.empty() ? "" : ",") + g;
+    req.cuda_visible_devices = cvd;  // "" in CPU mode: trials see no GPU
+    req.cwd = opt_.cwd;
+    req.echo = opt_.echo;
+    req.timeout_s = spec.resources.timeout_s;
+    return req;
+  };
+
+  // The trial's run is recorded (queued) here, before its thread starts, so
+  // a crash at any later moment leaves a record that resuming re-queues.
+  exec::RunLauncher recorder(home_, **store, writer);
+  auto start_trial = [&](PendingTrial p, std::vector<std::string> gpus) -> Status {
+    exec::RunRequest req = trial_request(p, gpus);
+    auto prepared = recorder.Prepare(req);
+    if (!prepared.ok()) return prepared.status();
     book.Put({p.number, p.params, State::kRunning, std::nullopt, {}});
     ActiveTrial& a = active.emplace_back();
     a.trial = std::move(p);
     a.gpus = std::move(gpus);
     a.started = NowSeconds();
-    a.thread = std::thread([&, ap = &a] {
+    a.run_id = prepared->id;
+    a.thread = std::thread([&, ap = &a, req = std::move(req), run = std::move(prepared).value()] {
       auto conn = store::SqliteRunStore::Open(home_.db_path);
       if (!conn.ok()) {
         ap->outcome = conn.status();
       } else {
         exec::RunLauncher launcher(home_, **conn, writer);
-        launcher.on_created = [ap](const std::string& id) { ap->run_id = id; };
         launcher.on_metrics = [&, ap](const std::vector<store::MetricPoint>& pts) {
           if (auto why = book.OnMetrics(ap->trial.number, pts)) {
             ap->stop.Request(store::RunStatus::kPruned, *why);
           }
         };
-        exec::RunRequest req;
-        req.command = spec.command;
-        req.flags = flags::TrialFlags(spec, ap->trial.params);
-        req.tune_id = tune.id;
-        req.trial = ap->trial.number;
-        req.attempt = ap->trial.attempt;
-        req.seed = static_cast<int64_t>(
-            flags::TrialSeed(static_cast<uint64_t>(spec.seed), ap->trial.number) & 0x7fffffff);
-        std::string cvd;
-        for (const auto& g : ap->gpus) cvd += (cvd.empty() ? "" : ",") + g;
-        req.cuda_visible_devices = cvd;  // "" in CPU mode: trials see no GPU
-        req.cwd = opt_.cwd;
-        req.echo = opt_.echo;
-        req.timeout_s = spec.resources.timeout_s;
-        ap->outcome = launcher.Launch(req, &ap->stop);
-        if (ap->outcome.ok() && spec.objective) {
+        ap->outcome = launcher.Start(run, req, &ap->stop);
+        if (!ap->outcome.ok()) {
+          (*conn)->FinishRun(run.id, store::RunStatus::kFailed, std::nullopt, NowSeconds(),
+                             ap->outcome.status().message());
+        } else if (spec.objective) {
           auto sums = (*conn)->GetMetricSummaries(ap->outcome->run_id);
           if (sums.ok()) ap->score = ObjectiveScore(*sums, *spec.objective);
         }
@@ -179,6 +192,7 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
       uint64_t one = 1;
       [[maybe_unused]] ssize_t n = write(done_fd, &one, sizeof one);
     });
+    return Status::Ok();
   };
 
   auto counts = [&] {
@@ -276,12 +290,17 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
       } else {
         break;
       }
-      auto gpus = slots.TryAcquire(gpus_per_trial);
+      std::optional<std::vector<std::string>> gpus = slots.TryAcquire(gpus_per_trial);
       if (!gpus) {  // cannot happen with concurrency capped by capacity
         queue.push_front(p);
         break;
       }
-      start_trial(std::move(p), std::move(*gpus));
+      Status started = start_trial(p, *gpus);
+      if (!started.ok()) {
+        slots.Release(*gpus);
+        fatal = started;
+        break;
+      }
     }
     if (active.empty()) break;
     progress.Update(counts());

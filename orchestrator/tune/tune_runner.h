@@ -29,6 +29,7 @@ struct TuneOptions {
   std::string cwd;            // where trainers run and code is snapshotted
   bool force_new = false;     // never resume: start a new session
   std::string resume_ref;     // resume this tune (id prefix or name)
+  bool resume_required = false;  // --resume: fail when there is nothing to resume
   bool echo = false;          // copy trainers' output to ours
 };
 

@@ -67,6 +67,10 @@ Result<std::string> FindResumable(store::SqliteRunStore& store, const TuneOption
   for (const auto& t : *tunes) {
     if (t.spec_hash == spec_hash && t.status != "completed") return t.id;
   }
+  if (opt.resume_required) {
+    return Status::NotFound(
+        "no unfinished session of this spec to resume; run without --resume to start one");
+  }
   return std::string();
 }
 
@@ -98,7 +102,12 @@ nlohmann::json SearchParams(const flags::TuneSpec& spec, const nlohmann::json& f
 Result<Session> OpenSession(store::SqliteRunStore& store, const store::Home& home,
                             const TuneOptions& opt, const nlohmann::json& spec_json) {
   const flags::TuneSpec& spec = opt.spec;
-  std::string spec_hash = Sha256Hex(spec_json.dump());
+  // Where and how wide trials run does not change which trials run, so a
+  // session resumes on other GPUs or with another concurrency.
+  nlohmann::json identity = spec_json;
+  identity.erase("resources");
+  identity.erase("executor");
+  std::string spec_hash = Sha256Hex(identity.dump());
   std::string locks = home.root + "/tunes";
   std::error_code ec;
   std::filesystem::create_directories(locks, ec);

@@ -283,6 +283,26 @@ TEST_F(TuneErrors, AnUnknownMethodExitsTwo) {
   EXPECT_EQ(TuneCount(), 0u);
 }
 
+// docs/tuning-spec.md: trials_per_gpu "needs gpus_per_trial: 1". The spec
+// parser enforces it; the command-line overrides must too.
+TEST_F(TuneErrors, SharingGpusNeedsOneGpuPerTrialOnTheCommandLineToo) {
+  WriteScript(dir_ / "train.sh", "#!/bin/sh\nexit 0\n");
+  WriteSpec("command: [./train.sh]\nsearch:\n  x: [1, 2]\n");
+  auto r = Tune({"--gpus", "0,1", "--gpus-per-trial", "2", "--trials-per-gpu", "2",
+                 "--concurrency", "2"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("trials-per-gpu"), std::string::npos) << r.err;
+
+  WriteSpec(R"(command: [./train.sh]
+search:
+  x: [1, 2]
+resources: {gpus: [0, 1], gpus_per_trial: 1, trials_per_gpu: 2, concurrency: 2}
+)");
+  auto over = Tune({"--gpus-per-trial", "2"});
+  EXPECT_EQ(over.exit_code, 2) << over.err;
+  EXPECT_EQ(TuneCount(), 0u) << "nothing runs";
+}
+
 TEST_F(TuneErrors, AMissingSpecFileExitsTwo) {
   auto r = RunOrchard(home(), {"tune", "no-such-spec.yaml"}, dir_.path());
   EXPECT_EQ(r.exit_code, 2) << r.err;
