@@ -76,10 +76,15 @@ nlohmann::json ParseNvidiaSmiGpus(std::string_view csv) {
   return gpus;
 }
 
+std::string HostName() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0) return "";
+  return host;
+}
+
 nlohmann::json CaptureEnvironment(const CommandRunner& run) {
   nlohmann::json env = nlohmann::json::object();
-  char host[256] = {};
-  if (::gethostname(host, sizeof host - 1) == 0) env["host"] = host;
+  if (std::string host = HostName(); !host.empty()) env["host"] = host;
   struct utsname u;
   if (::uname(&u) == 0) {
     env["os"] = {{"sysname", u.sysname}, {"release", u.release}, {"machine", u.machine}};

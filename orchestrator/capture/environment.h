@@ -1,6 +1,7 @@
 // What a run ran on: host, OS, CPUs, GPUs, versions.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +20,9 @@ namespace orchard::capture {
 // PATH, and "gpu_error" says why when it is there but fails. Never fails as a
 // whole: a field it cannot learn is left out. Thread-safe.
 nlohmann::json CaptureEnvironment(const CommandRunner& run = RunCommand);
+
+// This machine's host name ("" if it cannot be read).
+std::string HostName();
 
 // Parses nvidia-smi's "index, name, memory.total, uuid" CSV lines (memory as
 // "81559 MiB" or "[N/A]"); malformed lines are skipped.

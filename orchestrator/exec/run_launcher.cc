@@ -44,12 +44,6 @@ void WriteAll(int fd, std::string_view data) {
   }
 }
 
-std::string HostName() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 }  // namespace
 
 std::vector<std::string> TrainerArgv(const std::vector<std::string>& command,
@@ -126,7 +120,7 @@ Result<store::Run> RunLauncher::Prepare(const RunRequest& request) {
   run.cwd = request.cwd;
   run.seed = request.seed ? *request.seed : DrawSeed();
   run.created_at = NowSeconds();
-  run.host = HostName();
+  run.host = capture::HostName();
   run.tags = request.tags;
   run.notes = request.notes;
   run.trial = request.trial;

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "orchestrator/capture/environment.h"
 #include "orchestrator/tune/trial_book.h"
 #include "orchestrator/util/clock.h"
 #include "orchestrator/util/sha256.h"
@@ -19,12 +20,6 @@ namespace orchard::tune {
 namespace {
 
 using State = search::TrialRecord::State;
-
-std::string HostName() {
-  char buf[256] = {0};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 // A trainer left behind by a dead orchestrator is killed, but only when
 // /proc proves the pid is still that run's process (pids are reused).
@@ -127,7 +122,7 @@ Result<Session> OpenSession(store::SqliteRunStore& store, const store::Home& hom
     }
     session.tune.seed = spec.seed;
     session.tune.created_at = NowSeconds();
-    session.tune.host = HostName();
+    session.tune.host = capture::HostName();
     session.tune.pid = getpid();
     session.tune.cwd = opt.cwd;
     ORCHARD_RETURN_IF_ERROR(store.CreateTune(session.tune));
@@ -157,7 +152,7 @@ Result<Session> OpenSession(store::SqliteRunStore& store, const store::Home& hom
   session.resumed = true;
   session.tune.status = "running";
   session.tune.finished_at.reset();
-  session.tune.host = HostName();
+  session.tune.host = capture::HostName();
   session.tune.pid = getpid();
   ORCHARD_RETURN_IF_ERROR(store.UpdateTune(session.tune));
 
