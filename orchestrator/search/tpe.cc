@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 #include <string>
 #include <utility>
 
+#include "orchestrator/search/multivariate_parzen.h"
 #include "orchestrator/search/random_sampler.h"
 
 namespace orchard::search {
@@ -144,6 +146,7 @@ Result<nlohmann::json> TpeSampler::Suggest(int64_t trial_number,
     (better(last_good, s) ? above : below).push_back(s.trial);
   }
 
+  if (options_.multivariate) return SuggestJoint(trial_number, below, above);
   nlohmann::json out = nlohmann::json::object();
   for (size_t d = 0; d < space_.dims.size(); ++d) {
     out[space_.dims[d].name] = SuggestDimension(d, trial_number, below, above);
@@ -222,6 +225,104 @@ nlohmann::json TpeSampler::SuggestDimension(size_t d, int64_t trial_number,
   }
   if (dim.kind == Kind::kInt) return static_cast<int64_t>(values[best]);
   return values[best];
+}
+
+nlohmann::json TpeSampler::SuggestJoint(int64_t trial_number,
+                                        const std::vector<const TrialRecord*>& below,
+                                        const std::vector<const TrialRecord*>& above) {
+  nlohmann::json out = nlohmann::json::object();
+  // Dimensions with one possible value are set, not modelled.
+  std::vector<size_t> modelled;
+  std::vector<JointDim> dims;
+  for (size_t d = 0; d < space_.dims.size(); ++d) {
+    const flags::Dimension& dim = space_.dims[d];
+    if (IsCategorical(dim)) {
+      if (dim.values.size() <= 1) {
+        out[dim.name] = dim.values.empty() ? nlohmann::json() : dim.values[0];
+        continue;
+      }
+      JointDim j;
+      j.categorical = true;
+      j.n_choices = static_cast<int>(dim.values.size());
+      dims.push_back(j);
+    } else {
+      const NumericModel model = ModelOf(dim);
+      if (!(model.low < model.high)) {
+        out[dim.name] = dim.kind == Kind::kInt ? nlohmann::json(static_cast<int64_t>(dim.low))
+                                               : nlohmann::json(dim.low);
+        continue;
+      }
+      JointDim j;
+      j.low = model.low;
+      j.high = model.high;
+      j.discrete = model.discrete;
+      dims.push_back(j);
+    }
+    modelled.push_back(d);
+  }
+  if (modelled.empty()) return out;
+
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  auto columns_of = [&](const std::vector<const TrialRecord*>& group) {
+    std::vector<std::vector<double>> columns(modelled.size(),
+                                             std::vector<double>(group.size(), kNaN));
+    for (size_t j = 0; j < modelled.size(); ++j) {
+      const flags::Dimension& dim = space_.dims[modelled[j]];
+      for (size_t i = 0; i < group.size(); ++i) {
+        if (dims[j].categorical) {
+          if (auto k = ObserveChoice(dim, group[i]->params)) columns[j][i] = *k;
+        } else if (auto x = Observe(dim, group[i]->params)) {
+          columns[j][i] = *x;
+        }
+      }
+    }
+    return columns;
+  };
+  MultivariateParzen l(dims, columns_of(below), options_.joint);
+  MultivariateParzen g(dims, columns_of(above), options_.joint);
+
+  // Candidates drawn jointly from l, realised (ints rounded) and scored
+  // where they land, in model space; the trainer-facing values kept aside.
+  Rng rng = Rng::For(seed_, trial_number, 0);
+  const size_t n_candidates = static_cast<size_t>(std::max(1, options_.n_ei_candidates));
+  const size_t width = dims.size();
+  candidates_.resize(n_candidates * width);
+  std::vector<double> values(n_candidates * width);
+  for (size_t c = 0; c < n_candidates; ++c) {
+    std::span<double> point(candidates_.data() + c * width, width);
+    l.Sample(rng, point);
+    for (size_t j = 0; j < width; ++j) {
+      if (dims[j].categorical) {
+        values[c * width + j] = point[j];
+        continue;
+      }
+      auto [v, x] = Realise(space_.dims[modelled[j]], point[j]);
+      values[c * width + j] = v;
+      point[j] = x;
+    }
+  }
+  log_l_.resize(n_candidates);
+  log_g_.resize(n_candidates);
+  l.LogPdf(candidates_, n_candidates, log_l_);
+  g.LogPdf(candidates_, n_candidates, log_g_);
+  size_t best = 0;
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (size_t c = 0; c < n_candidates; ++c) {
+    double score = log_l_[c] - log_g_[c];
+    if (c == 0 || score > best_score) best = c, best_score = score;
+  }
+  for (size_t j = 0; j < width; ++j) {
+    const flags::Dimension& dim = space_.dims[modelled[j]];
+    const double v = values[best * width + j];
+    if (dims[j].categorical) {
+      out[dim.name] = dim.values[static_cast<size_t>(v)];
+    } else if (dim.kind == Kind::kInt) {
+      out[dim.name] = static_cast<int64_t>(v);
+    } else {
+      out[dim.name] = v;
+    }
+  }
+  return out;
 }
 
 }  // namespace orchard::search

@@ -26,8 +26,10 @@ flags::SearchSpace MixedSpace() {
   return s;
 }
 
-TpeSampler MakeTpe(flags::SearchSpace space, int64_t seed, bool maximize = false) {
+TpeSampler MakeTpe(bool multivariate, flags::SearchSpace space, int64_t seed,
+                   bool maximize = false) {
   TpeOptions options;
+  options.multivariate = multivariate;
   options.maximize = maximize;
   options.pruned_maximize = maximize;
   return TpeSampler(std::move(space), seed, std::nullopt, options);
@@ -56,7 +58,16 @@ std::vector<TrialRecord> RunSession(Sampler& sampler, int trials, double (*score
   return history;
 }
 
-TEST(TpeTest, GammaIsTenPercentCappedAt25) {
+// Every behaviour below holds for both models: multivariate (true, the
+// default) and independent (false, Optuna 3.1's default sampler).
+class TpeTest : public ::testing::TestWithParam<bool> {};
+
+INSTANTIATE_TEST_SUITE_P(Models, TpeTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "Multivariate" : "Independent");
+                         });
+
+TEST(TpeGammaTest, GammaIsTenPercentCappedAt25) {
   EXPECT_EQ(TpeGamma(1), 1);
   EXPECT_EQ(TpeGamma(10), 1);
   EXPECT_EQ(TpeGamma(11), 2);
@@ -65,8 +76,8 @@ TEST(TpeTest, GammaIsTenPercentCappedAt25) {
   EXPECT_EQ(TpeGamma(10000), 25);
 }
 
-TEST(TpeTest, StartupTrialsAreTheRandomDraws) {
-  TpeSampler tpe = MakeTpe(MixedSpace(), 7);
+TEST_P(TpeTest, StartupTrialsAreTheRandomDraws) {
+  TpeSampler tpe = MakeTpe(GetParam(), MixedSpace(), 7);
   std::vector<TrialRecord> history;
   for (int n = 0; n < 10; ++n) {  // with no history, and with up to 9 scored trials
     Result<json> p = tpe.Suggest(n, history);
@@ -83,12 +94,12 @@ TEST(TpeTest, StartupTrialsAreTheRandomDraws) {
   EXPECT_EQ(*tpe.Suggest(11, history), *RandomPoint(MixedSpace(), 7, 11));
 }
 
-TEST(TpeTest, SameRecordsGiveTheSameSuggestionInAnyOrder) {
-  TpeSampler a = MakeTpe(MixedSpace(), 11);
+TEST_P(TpeTest, SameRecordsGiveTheSameSuggestionInAnyOrder) {
+  TpeSampler a = MakeTpe(GetParam(), MixedSpace(), 11);
   std::vector<TrialRecord> history = RunSession(a, 30, MixedScore);
   json first = *a.Suggest(30, history);
 
-  TpeSampler b = MakeTpe(MixedSpace(), 11);
+  TpeSampler b = MakeTpe(GetParam(), MixedSpace(), 11);
   std::vector<TrialRecord> shuffled = history;
   std::mt19937 shuffle_rng(3);
   std::shuffle(shuffled.begin(), shuffled.end(), shuffle_rng);
@@ -96,18 +107,18 @@ TEST(TpeTest, SameRecordsGiveTheSameSuggestionInAnyOrder) {
   EXPECT_EQ(*a.Suggest(30, history), first);  // asking again changes nothing
 
   // Another seed, or another trial number, draws differently.
-  TpeSampler c = MakeTpe(MixedSpace(), 12);
+  TpeSampler c = MakeTpe(GetParam(), MixedSpace(), 12);
   EXPECT_NE(*c.Suggest(30, history), first);
   EXPECT_NE(*a.Suggest(31, history), first);
 
   // A whole session replays identically.
-  TpeSampler d = MakeTpe(MixedSpace(), 11);
+  TpeSampler d = MakeTpe(GetParam(), MixedSpace(), 11);
   std::vector<TrialRecord> replay = RunSession(d, 30, MixedScore);
   for (size_t i = 0; i < replay.size(); ++i) EXPECT_EQ(replay[i].params, history[i].params) << i;
 }
 
-TEST(TpeTest, SuggestionsRespectEachDimensionsBoundsAndType) {
-  TpeSampler tpe = MakeTpe(MixedSpace(), 5);
+TEST_P(TpeTest, SuggestionsRespectEachDimensionsBoundsAndType) {
+  TpeSampler tpe = MakeTpe(GetParam(), MixedSpace(), 5);
   std::vector<TrialRecord> history = RunSession(tpe, 80, MixedScore);
   std::set<std::string> opts;
   for (const TrialRecord& t : history) {
@@ -137,11 +148,11 @@ TEST(TpeTest, SuggestionsRespectEachDimensionsBoundsAndType) {
   EXPECT_GT(adam, 35);
 }
 
-TEST(TpeTest, NarrowAndDegenerateDimensions) {
+TEST_P(TpeTest, NarrowAndDegenerateDimensions) {
   flags::SearchSpace s;
   s.dims = {Int("one", 3, 3), Choice("only", {"x"}), LogUniform("tiny", 1e-12, 1e-11),
             Int("two", 0, 1)};
-  TpeSampler tpe = MakeTpe(s, 1);
+  TpeSampler tpe = MakeTpe(GetParam(), s, 1);
   std::vector<TrialRecord> history =
       RunSession(tpe, 25, [](const json& p) { return p["tiny"].get<double>() * 1e12 + p["two"].get<double>(); });
   for (const TrialRecord& t : history) {
@@ -153,22 +164,22 @@ TEST(TpeTest, NarrowAndDegenerateDimensions) {
   }
 }
 
-TEST(TpeTest, GoalDecidesWhichTrialsAreGood) {
+TEST_P(TpeTest, GoalDecidesWhichTrialsAreGood) {
   flags::SearchSpace s;
   s.dims = {Choice("c", {"a", "b"})};
   std::vector<TrialRecord> history;
   for (int n = 0; n < 10; ++n) {  // "a" scores 1, "b" scores 0
     history.push_back(Completed(n, {{"c", n % 2 ? "b" : "a"}}, n % 2 ? 0.0 : 1.0));
   }
-  TpeSampler max = MakeTpe(s, 3, /*maximize=*/true);
-  TpeSampler min = MakeTpe(s, 3, /*maximize=*/false);
+  TpeSampler max = MakeTpe(GetParam(), s, 3, /*maximize=*/true);
+  TpeSampler min = MakeTpe(GetParam(), s, 3, /*maximize=*/false);
   for (int n = 10; n < 20; ++n) {
     EXPECT_EQ(*max.Suggest(n, history), json({{"c", "a"}})) << n;
     EXPECT_EQ(*min.Suggest(n, history), json({{"c", "b"}})) << n;
   }
 }
 
-TEST(TpeTest, PrunedTrialsRankBelowCompletedOnes) {
+TEST_P(TpeTest, PrunedTrialsRankBelowCompletedOnes) {
   // Completed trials all chose "a" (scores 0..9, maximised); ten pruned ones
   // chose "b" with far better intermediate values. n = 20, gamma = 2: the
   // good group is the two best completed trials, so "a" is suggested.
@@ -177,11 +188,11 @@ TEST(TpeTest, PrunedTrialsRankBelowCompletedOnes) {
   std::vector<TrialRecord> history;
   for (int n = 0; n < 10; ++n) history.push_back(Completed(n, {{"c", "a"}}, n));
   for (int n = 10; n < 20; ++n) history.push_back(Pruned(n, {{"c", "b"}}, {{1, 1000.0}}));
-  TpeSampler tpe = MakeTpe(s, 9, /*maximize=*/true);
+  TpeSampler tpe = MakeTpe(GetParam(), s, 9, /*maximize=*/true);
   for (int n = 20; n < 30; ++n) EXPECT_EQ(*tpe.Suggest(n, history), json({{"c", "a"}})) << n;
 }
 
-TEST(TpeTest, PrunedTrialsThatRanLongerRankFirst) {
+TEST_P(TpeTest, PrunedTrialsThatRanLongerRankFirst) {
   // Only pruned trials: nine stopped at step 1 with the best values chose
   // "b"; one that reached step 5 with a poor value chose "a". Optuna ranks by
   // (-last step, value): the step-5 trial is the good one.
@@ -190,16 +201,16 @@ TEST(TpeTest, PrunedTrialsThatRanLongerRankFirst) {
   std::vector<TrialRecord> history;
   for (int n = 0; n < 9; ++n) history.push_back(Pruned(n, {{"c", "b"}}, {{1, 0.9}}));
   history.push_back(Pruned(9, {{"c", "a"}}, {{1, 0.1}, {5, 0.2}}));
-  TpeSampler tpe = MakeTpe(s, 4, /*maximize=*/true);
+  TpeSampler tpe = MakeTpe(GetParam(), s, 4, /*maximize=*/true);
   for (int n = 10; n < 20; ++n) EXPECT_EQ(*tpe.Suggest(n, history), json({{"c", "a"}})) << n;
 }
 
-TEST(TpeTest, ConcentratesNearTheBestValues) {
+TEST_P(TpeTest, ConcentratesNearTheBestValues) {
   // Minimise |x - 2| on [0, 10]: after 10 random trials, later suggestions
   // cluster around 2.
   flags::SearchSpace s;
   s.dims = {Uniform("x", 0, 10)};
-  TpeSampler tpe = MakeTpe(s, 21);
+  TpeSampler tpe = MakeTpe(GetParam(), s, 21);
   std::vector<TrialRecord> history =
       RunSession(tpe, 60, [](const json& p) { return std::abs(p["x"].get<double>() - 2); });
   int near = 0;
@@ -207,7 +218,7 @@ TEST(TpeTest, ConcentratesNearTheBestValues) {
   EXPECT_GE(near, 15);  // random puts 6 of 30 within 1 of 2 on average (sd 2.2)
 }
 
-TEST(TpeTest, IgnoresValuesOutsideTheSpaceAndMissingParams) {
+TEST_P(TpeTest, IgnoresValuesOutsideTheSpaceAndMissingParams) {
   flags::SearchSpace s;
   s.dims = {Uniform("x", 0, 1), Choice("c", {"a", "b"})};
   std::vector<TrialRecord> history;
@@ -218,7 +229,7 @@ TEST(TpeTest, IgnoresValuesOutsideTheSpaceAndMissingParams) {
     if (n == 5) p = {{"x", "text"}, {"c", 1}};
     history.push_back(Completed(n, p, n));
   }
-  TpeSampler tpe = MakeTpe(s, 2);
+  TpeSampler tpe = MakeTpe(GetParam(), s, 2);
   Result<json> p = tpe.Suggest(12, history);
   ASSERT_TRUE(p.ok());
   EXPECT_GE((*p)["x"].get<double>(), 0);
@@ -229,10 +240,10 @@ TEST(TpeTest, IgnoresValuesOutsideTheSpaceAndMissingParams) {
 
 // The median best over 20 seeds after 40 trials: TPE beats random search on
 // the mixed function. Fixed seeds, so the outcome is fixed too.
-TEST(TpeTest, BeatsRandomSearchOnAMixedFunction) {
+TEST_P(TpeTest, BeatsRandomSearchOnAMixedFunction) {
   std::vector<double> tpe_best, random_best;
   for (int seed = 0; seed < 20; ++seed) {
-    TpeSampler tpe = MakeTpe(MixedSpace(), seed);
+    TpeSampler tpe = MakeTpe(GetParam(), MixedSpace(), seed);
     RandomSampler random(MixedSpace(), seed, std::nullopt);
     auto best = [](const std::vector<TrialRecord>& h) {
       double b = INFINITY;
@@ -248,6 +259,25 @@ TEST(TpeTest, BeatsRandomSearchOnAMixedFunction) {
   double random_median = (random_best[9] + random_best[10]) / 2;
   EXPECT_LT(tpe_median, random_median);
   EXPECT_LT(tpe_median, 0.8 * random_median) << "TPE " << tpe_median << " random " << random_median;
+}
+
+TEST(TpeDefaultsTest, MultivariateIsTheDefault) {
+  TpeOptions options;
+  EXPECT_TRUE(options.multivariate);
+  EXPECT_EQ(options.n_ei_candidates, 24);
+  EXPECT_EQ(options.joint.sigma0_magnitude, 0.1);
+  EXPECT_FALSE(options.joint.parzen.consider_magic_clip);
+  EXPECT_TRUE(options.parzen.consider_magic_clip);  // the independent model's, as Optuna's
+}
+
+TEST(TpeModelsTest, TheTwoModelsDrawDifferently) {
+  TpeSampler joint = MakeTpe(true, MixedSpace(), 11);
+  std::vector<TrialRecord> history = RunSession(joint, 30, MixedScore);
+  TpeSampler independent = MakeTpe(false, MixedSpace(), 11);
+  EXPECT_NE(*joint.Suggest(30, history), *independent.Suggest(30, history));
+  // The start-up draws are the same random points.
+  std::vector<TrialRecord> start(history.begin(), history.begin() + 9);
+  EXPECT_EQ(*joint.Suggest(9, start), *independent.Suggest(9, start));
 }
 
 }  // namespace

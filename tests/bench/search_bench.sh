@@ -19,6 +19,11 @@
 #   --orchard-seeds=N  search quality: Orchard TPE also over this many seeds,
 #                    to pin its median down (default 1000; seconds)
 #   --trials=N       search quality: trials per study (default 60)
+#   --more-seeds=N   search quality: also compare over N seeds (Optuna runs
+#                    them too: about 3 s of Optuna per seed; default off)
+#   --variants       search quality: also tabulate Orchard's TPE models
+#                    (default, independent, Optuna's multivariate settings)
+#                    at 30, 60, 100 and 200 trials over 300 seeds
 #   --skip-overhead  run only the search-quality benchmark
 #   --skip-quality   run only the overhead benchmark
 #   --write-doc      rewrite the "Sampler overhead" and "Search quality"
@@ -35,6 +40,8 @@ optuna_reps=3
 seeds=30
 orchard_seeds=1000
 trials=60
+more_seeds=0
+variants=0
 overhead=1
 quality=1
 write_doc=0
@@ -45,6 +52,8 @@ for arg in "$@"; do
     --seeds=*) seeds=${arg#*=} ;;
     --orchard-seeds=*) orchard_seeds=${arg#*=} ;;
     --trials=*) trials=${arg#*=} ;;
+    --more-seeds=*) more_seeds=${arg#*=} ;;
+    --variants) variants=1 ;;
     --skip-overhead) overhead=0 ;;
     --skip-quality) quality=0 ;;
     --write-doc) write_doc=1 ;;
@@ -59,6 +68,7 @@ for v in reps optuna_reps seeds orchard_seeds trials; do
     echo "search_bench: --${v//_/-} needs a positive integer, got '${!v}'" >&2; exit 2
   fi
 done
+[[ "$more_seeds" =~ ^[0-9]+$ ]] || { echo "search_bench: --more-seeds needs an integer, got '$more_seeds'" >&2; exit 2; }
 (( overhead || quality )) || { echo "search_bench: nothing to run" >&2; exit 2; }
 build=${build:-${ORCHARD_BUILD:-$repo/build}}
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "search_bench: no build dir $build" >&2; exit 2; }
@@ -95,10 +105,33 @@ if (( quality )); then
   echo "search_bench: Orchard search quality ($seeds seeds x $trials trials)..." >&2
   # Orchard also runs many more seeds (seconds): its median is then known
   # precisely; the report uses the first $seeds for the head-to-head.
-  "$bin" --seeds=$(( seeds > orchard_seeds ? seeds : orchard_seeds )) --trials="$trials" > "$scratch/orchard_quality.json"
-  echo "search_bench: Optuna search quality..." >&2
-  "$py" "$here/search_optuna.py" quality --seeds="$seeds" --trials="$trials" > "$scratch/optuna_quality.json"
+  most=$(( seeds > more_seeds ? seeds : more_seeds ))
+  "$bin" --seeds=$(( most > orchard_seeds ? most : orchard_seeds )) --trials="$trials" > "$scratch/orchard_quality.json"
+  if (( more_seeds > seeds )); then
+    # Optuna's seeds 0..N-1 once; the head-to-head takes the first $seeds
+    # (Optuna is deterministic per seed, so that is what a $seeds run gives).
+    echo "search_bench: Optuna search quality ($more_seeds seeds; about $(( more_seeds * 3 / 60 + 1 )) minutes)..." >&2
+    "$py" "$here/search_optuna.py" quality --seeds="$more_seeds" --trials="$trials" > "$scratch/optuna_more.json"
+    "$py" -c 'import json, sys
+d = json.load(open(sys.argv[1])); n = int(sys.argv[2])
+d["seeds"] = n; d["problems"] = {k: {"tpe": v["tpe"][:n]} for k, v in d["problems"].items()}
+json.dump(d, sys.stdout)' "$scratch/optuna_more.json" "$seeds" > "$scratch/optuna_quality.json"
+    args+=(--optuna-quality-more "$scratch/optuna_more.json")
+  else
+    echo "search_bench: Optuna search quality..." >&2
+    "$py" "$here/search_optuna.py" quality --seeds="$seeds" --trials="$trials" > "$scratch/optuna_quality.json"
+  fi
   args+=(--orchard-quality "$scratch/orchard_quality.json" --optuna-quality "$scratch/optuna_quality.json")
+  if (( variants )); then
+    echo "search_bench: Orchard's TPE models at 30, 60, 100 and 200 trials (300 seeds)..." >&2
+    vfiles=()
+    for t in 30 60 100 200; do
+      "$bin" --seeds=300 --trials="$t" \
+        --methods=tpe,tpe_independent,tpe_multivariate:sigma0=0.2:clip=1 > "$scratch/variants_$t.json"
+      vfiles+=("$scratch/variants_$t.json")
+    done
+    args+=(--orchard-variants "${vfiles[@]}")
+  fi
 fi
 load_after=$(load)
 (( write_doc )) && args+=(--write-doc)

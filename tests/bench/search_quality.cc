@@ -16,11 +16,27 @@
 //                (int [1, 8]) and dropout (uniform [0, 0.6]); the best lr
 //                depends on the optimizer and the batch; minimum 0.2.
 //
-// Usage: search_quality [--seeds=30] [--trials=60]; prints JSON on stdout.
+// Usage: search_quality [--seeds=30] [--trials=60] [--first-seed=0]
+//                       [--methods=tpe,random] [--problems=a,b]
+// prints JSON on stdout: for each problem and method, the best value of each
+// seed (seeds first-seed, first-seed + 1, ...).
+//
+// Methods: "tpe" and "random" are what a tune spec's `method` gets
+// (MakeSampler's defaults). Variants of the TPE, to compare its options:
+//   tpe_independent   one estimator per dimension (Optuna 3.1's default)
+//   tpe_multivariate  the joint estimator (multivariate_parzen.h; Orchard's
+//                     default); tpe_multivariate:sigma0=0.2:clip=1 has
+//                     Optuna 3.1's multivariate=True settings
+// each optionally followed by options separated by ':', e.g.
+// tpe_multivariate:ei=64:sigma0=0.3 (ei = n_ei_candidates, sigma0 =
+// sigma0_magnitude, prior = prior_weight, clip = consider_magic_clip 0/1,
+// startup = n_startup_trials).
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -28,6 +44,7 @@
 
 #include "flags/tune_spec.h"
 #include "orchestrator/search/sampler.h"
+#include "orchestrator/search/tpe.h"
 
 namespace {
 
@@ -106,6 +123,61 @@ std::vector<Problem> Problems() {
   };
 }
 
+[[noreturn]] void Die(const std::string& what) {
+  std::cerr << "search_quality: " << what << "\n";
+  std::exit(2);
+}
+
+std::vector<std::string> Split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    size_t end = s.find(sep, start);
+    out.push_back(s.substr(start, end - start));
+    if (end == std::string::npos) return out;
+    start = end + 1;
+  }
+}
+
+// A TPE variant from "tpe_independent[:k=v...]" or "tpe_multivariate[:k=v...]".
+std::unique_ptr<orchard::search::Sampler> Variant(const std::string& method,
+                                                   const orchard::flags::TuneSpec& spec) {
+  std::vector<std::string> parts = Split(method, ':');
+  orchard::search::TpeOptions options;
+  options.maximize = false;
+  options.pruned_maximize = false;
+  if (parts[0] == "tpe_independent") {
+    options.multivariate = false;
+  } else if (parts[0] == "tpe_multivariate") {
+    options.multivariate = true;
+  } else {
+    Die("unknown method '" + method + "'");
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    size_t eq = parts[i].find('=');
+    if (eq == std::string::npos) Die("bad option '" + parts[i] + "' in " + method);
+    std::string k = parts[i].substr(0, eq);
+    double v = std::atof(parts[i].c_str() + eq + 1);
+    orchard::search::ParzenOptions& parzen =
+        options.multivariate ? options.joint.parzen : options.parzen;
+    if (k == "ei") {
+      options.n_ei_candidates = static_cast<int>(v);
+    } else if (k == "sigma0") {
+      options.joint.sigma0_magnitude = v;
+    } else if (k == "prior") {
+      parzen.prior_weight = v;
+    } else if (k == "clip") {
+      parzen.consider_magic_clip = v != 0;
+    } else if (k == "startup") {
+      options.n_startup_trials = static_cast<int>(v);
+    } else {
+      Die("unknown option '" + k + "' in " + method);
+    }
+  }
+  return std::make_unique<orchard::search::TpeSampler>(spec.space, spec.seed, spec.max_trials,
+                                                       options);
+}
+
 double BestOf(const Problem& problem, const std::string& method, int64_t seed, int trials) {
   orchard::flags::TuneSpec spec;
   spec.method = method;
@@ -113,15 +185,18 @@ double BestOf(const Problem& problem, const std::string& method, int64_t seed, i
   spec.max_trials = trials;
   spec.objective = orchard::flags::Objective{"loss", false, "last"};
   spec.space.dims = problem.dims;
-  auto sampler = orchard::search::MakeSampler(spec);
-  if (!sampler.ok()) {
-    std::cerr << "search_quality: " << sampler.status().message() << "\n";
-    std::exit(1);
+  std::unique_ptr<orchard::search::Sampler> sampler;
+  if (method == "tpe" || method == "random") {
+    auto made = orchard::search::MakeSampler(spec);
+    if (!made.ok()) Die(made.status().message());
+    sampler = std::move(*made);
+  } else {
+    sampler = Variant(method, spec);
   }
   std::vector<TrialRecord> history;
   double best = std::numeric_limits<double>::infinity();
   for (int n = 0; n < trials; ++n) {
-    auto params = (*sampler)->Suggest(n, history);
+    auto params = sampler->Suggest(n, history);
     if (!params.ok()) {
       std::cerr << "search_quality: " << params.status().message() << "\n";
       std::exit(1);
@@ -140,24 +215,35 @@ double BestOf(const Problem& problem, const std::string& method, int64_t seed, i
 }  // namespace
 
 int main(int argc, char** argv) {
-  int seeds = 30, trials = 60;
+  int seeds = 30, trials = 60, first_seed = 0;
+  std::vector<std::string> methods = {"tpe", "random"}, only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--seeds=", 0) == 0) {
       seeds = std::atoi(a.c_str() + 8);
     } else if (a.rfind("--trials=", 0) == 0) {
       trials = std::atoi(a.c_str() + 9);
+    } else if (a.rfind("--first-seed=", 0) == 0) {
+      first_seed = std::atoi(a.c_str() + 13);
+    } else if (a.rfind("--methods=", 0) == 0) {
+      methods = Split(a.substr(10), ',');
+    } else if (a.rfind("--problems=", 0) == 0) {
+      only = Split(a.substr(11), ',');
     } else {
-      std::cerr << "usage: search_quality [--seeds=30] [--trials=60]\n";
+      std::cerr << "usage: search_quality [--seeds=30] [--trials=60] [--first-seed=0] "
+                   "[--methods=tpe,random] [--problems=NAME,...]\n";
       return 2;
     }
   }
   json out = {{"system", "orchard"}, {"seeds", seeds}, {"trials", trials},
-              {"problems", json::object()}};
+              {"first_seed", first_seed}, {"problems", json::object()}};
   for (const Problem& problem : Problems()) {
-    for (const std::string method : {"tpe", "random"}) {
+    if (!only.empty() && std::find(only.begin(), only.end(), problem.name) == only.end()) continue;
+    for (const std::string& method : methods) {
       json bests = json::array();
-      for (int s = 0; s < seeds; ++s) bests.push_back(BestOf(problem, method, s, trials));
+      for (int s = first_seed; s < first_seed + seeds; ++s) {
+        bests.push_back(BestOf(problem, method, s, trials));
+      }
       out["problems"][problem.name][method] = bests;
     }
   }
