@@ -60,6 +60,8 @@ Status RemoveRunDir(const store::Home& home, const store::Run& run) {
   if (dir.parent_path() != runs_dir) {
     return Status::Internal("run folder " + dir.string() + " is outside " + runs_dir.string());
   }
+  for (const char* stream : {"stdout", "stderr"}) fs::remove(home.JournalPath(id, stream), ec);
+  ec.clear();
   if (!fs::exists(fs::symlink_status(dir, ec))) return Status::Ok();
   fs::remove_all(dir, ec);
   if (ec) return Status::IoError("cannot remove " + dir.string() + ": " + ec.message());

@@ -69,12 +69,12 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchSpec& spec
   if (access(exe.c_str(), X_OK) != 0) {
     return Status::InvalidArgument("cannot execute " + exe + ": " + strerror(errno));
   }
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0) return Status::IoError(std::string("pipe: ") + strerror(errno));
-  if (pipe2(err, O_CLOEXEC) != 0) {
-    close(out[0]);
-    close(out[1]);
-    return Status::IoError(std::string("pipe: ") + strerror(errno));
+  int out = open(spec.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (out < 0) return Status::IoError("cannot create " + spec.stdout_path + ": " + strerror(errno));
+  int err = open(spec.stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (err < 0) {
+    close(out);
+    return Status::IoError("cannot create " + spec.stderr_path + ": " + strerror(errno));
   }
   bp::environment env = boost::this_process::environment();
   for (const auto& [k, v] : spec.env) env[k] = v;
@@ -88,29 +88,20 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchSpec& spec
     // close on exec (O_CLOEXEC).
     child->impl_->child = bp::child(
         bp::exe = exe, bp::args = args, env, bp::start_dir = spec.cwd.empty() ? "." : spec.cwd,
-        bp::std_in < bp::null, bp::posix::fd.bind(1, out[1]), bp::posix::fd.bind(2, err[1]),
+        bp::std_in < bp::null, bp::posix::fd.bind(1, out), bp::posix::fd.bind(2, err),
         NewProcessGroup(), ec);
   } catch (const std::exception& e) {
-    ec = std::make_error_code(std::errc::io_error);
-    close(out[0]);
-    close(err[0]);
-    close(out[1]);
-    close(err[1]);
+    close(out);
+    close(err);
     return Status::IoError("cannot start " + exe + ": " + e.what());
   }
-  close(out[1]);
-  close(err[1]);
-  if (ec) {
-    close(out[0]);
-    close(err[0]);
-    return Status::IoError("cannot start " + exe + ": " + ec.message());
-  }
+  close(out);
+  close(err);
+  if (ec) return Status::IoError("cannot start " + exe + ": " + ec.message());
   child->pid_ = child->impl_->child.id();
   // The group exists once the child ran setpgid; set it from here too so a
   // signal sent at once cannot miss (both calls are harmless).
   setpgid(child->pid_, child->pid_);
-  child->out_fd_ = out[0];
-  child->err_fd_ = err[0];
   return child;
 }
 
@@ -119,19 +110,7 @@ ChildProcess::~ChildProcess() {
     Signal(SIGKILL);
     Wait();
   }
-  CloseStdout();
-  CloseStderr();
   if (impl_) impl_->child.detach();  // reaped by us, not by Boost
-}
-
-void ChildProcess::CloseStdout() {
-  if (out_fd_ >= 0) close(out_fd_);
-  out_fd_ = -1;
-}
-
-void ChildProcess::CloseStderr() {
-  if (err_fd_ >= 0) close(err_fd_);
-  err_fd_ = -1;
 }
 
 void ChildProcess::Signal(int sig) {

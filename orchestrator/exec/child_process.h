@@ -1,5 +1,5 @@
 // ChildProcess: a trainer process started with Boost.Process, in its own
-// process group, with its stdout and stderr on pipes.
+// process group, with its stdout and stderr appended to journal files.
 //
 // The child gets its own process group so a Ctrl-C at the terminal reaches
 // only the orchestrator, which then asks the whole group to stop with
@@ -24,6 +24,7 @@ struct LaunchSpec {
   std::vector<std::string> argv;             // argv[0] is looked up on PATH
   std::map<std::string, std::string> env;    // added to (and overriding) ours
   std::string cwd;                           // empty: ours
+  std::string stdout_path, stderr_path;      // created (truncated) for the child
 };
 
 // How a child ended: an exit code, or the signal that killed it.
@@ -41,11 +42,6 @@ class ChildProcess {
   ~ChildProcess();  // kills the group if the child is still running
 
   pid_t pid() const { return pid_; }
-  int stdout_fd() const { return out_fd_; }
-  int stderr_fd() const { return err_fd_; }
-  // Closes our end of a pipe once it reached end of file.
-  void CloseStdout();
-  void CloseStderr();
 
   // Sends sig to the child's process group.
   void Signal(int sig);
@@ -56,8 +52,6 @@ class ChildProcess {
  private:
   ChildProcess() = default;
   pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
   std::optional<ExitInfo> exit_;
   struct Impl;
   std::unique_ptr<Impl> impl_;

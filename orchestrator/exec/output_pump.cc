@@ -6,20 +6,24 @@
 namespace orchard::exec {
 
 OutputPump::OutputPump(std::string run_id, std::string stream, store::StoreWriter& writer,
-                       RunCounters& counters, const Observer* observer)
+                       RunCounters& counters, const Observer* observer,
+                       int64_t start_offset)
     : run_id_(std::move(run_id)), stream_(std::move(stream)), writer_(writer),
-      counters_(counters), observer_(observer) {}
+      counters_(counters), observer_(observer), consumed_(start_offset) {}
 
 void OutputPump::Feed(std::string_view chunk, double now) {
   tail_.append(chunk);
   if (tail_.size() > 2 * kTailBytes) tail_.erase(0, tail_.size() - kTailBytes);
   splitter_.Feed(chunk, [&](const capture::LineSplitter::Line& l) { OnLine(l, now); });
   FlushLog(now);
+  consumed_ += static_cast<int64_t>(chunk.size());
+  writer_.RecordOffset(run_id_, stream_, consumed_ - static_cast<int64_t>(splitter_.pending()));
 }
 
 void OutputPump::Finish(double now) {
   splitter_.Flush([&](const capture::LineSplitter::Line& l) { OnLine(l, now); });
   FlushLog(now);
+  writer_.RecordOffset(run_id_, stream_, consumed_);
 }
 
 std::string OutputPump::Tail() const {

@@ -35,8 +35,12 @@ class OutputPump {
   using Observer = std::function<void(const std::vector<store::MetricPoint>&)>;
 
   // observer (may be null) sees each batch of points before it is stored.
+  // start_offset: where in the stream's journal the first fed byte lies;
+  // after each chunk the pump records (through the writer) the offset up to
+  // which whole lines have been handed over.
   OutputPump(std::string run_id, std::string stream, store::StoreWriter& writer,
-             RunCounters& counters, const Observer* observer = nullptr);
+             RunCounters& counters, const Observer* observer = nullptr,
+             int64_t start_offset = 0);
 
   void Feed(std::string_view chunk, double now);
   // End of stream: the unterminated last line, then pending log text.
@@ -44,6 +48,7 @@ class OutputPump {
   // The last kTailBytes of everything the stream printed (sanitised).
   std::string Tail() const;
   int64_t lines() const { return lines_; }
+  int64_t consumed() const { return consumed_; }
 
  private:
   void OnLine(const capture::LineSplitter::Line& line, double now);
@@ -59,6 +64,7 @@ class OutputPump {
   std::string tail_;  // ring-ish: trimmed to kTailBytes
   std::vector<store::MetricPoint> points_;
   int64_t lines_ = 0;
+  int64_t consumed_ = 0;  // journal offset after the last byte fed
 };
 
 }  // namespace orchard::exec

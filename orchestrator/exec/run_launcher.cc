@@ -13,6 +13,7 @@
 #include "orchestrator/capture/code_snapshot.h"
 #include "orchestrator/capture/git_info.h"
 #include "orchestrator/capture/environment.h"
+#include "orchestrator/exec/journal_tail.h"
 #include "orchestrator/exec/output_pump.h"
 #include "orchestrator/util/clock.h"
 #include "orchestrator/util/sha256.h"
@@ -23,9 +24,6 @@ namespace orchard::exec {
 
 namespace {
 
-// After the trainer exits, how long a grandchild that inherited its pipes
-// may keep them open before we stop reading.
-constexpr double kDrainAfterExitSeconds = 2.0;
 // Artifact indexing is bounded so a run that writes a million files cannot
 // stall the orchestrator.
 constexpr size_t kMaxArtifacts = 20000;
@@ -169,6 +167,8 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
   LaunchSpec spec;
   spec.argv = TrainerArgv(request.command, request.flags);
   spec.cwd = request.cwd;
+  spec.stdout_path = home_.JournalPath(run.id, "stdout");
+  spec.stderr_path = home_.JournalPath(run.id, "stderr");
   spec.env["ORCHARD_RUN_ID"] = run.id;
   spec.env["ORCHARD_RUN_DIR"] = run_dir;
   spec.env["ORCHARD_SEED"] = std::to_string(*run.seed);
@@ -194,77 +194,71 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
   const auto* observer = on_metrics ? &on_metrics : nullptr;
   OutputPump out(run.id, "stdout", writer_, counters, observer);
   OutputPump err(run.id, "stderr", writer_, counters, observer);
+  auto out_tail = JournalTail::Open(spec.stdout_path, 0);
+  if (!out_tail.ok()) return out_tail.status();
+  auto err_tail = JournalTail::Open(spec.stderr_path, 0);
+  if (!err_tail.ok()) return err_tail.status();
+  FileWatch watch({spec.stdout_path, spec.stderr_path});
+  auto drain = [&](double now) {
+    (*out_tail)->ReadNew([&](std::string_view chunk) {
+      if (request.echo) WriteAll(STDOUT_FILENO, chunk);
+      out.Feed(chunk, now);
+    });
+    (*err_tail)->ReadNew([&](std::string_view chunk) {
+      if (request.echo) WriteAll(STDERR_FILENO, chunk);
+      err.Feed(chunk, now);
+    });
+  };
+
   const double deadline = request.timeout_s > 0 ? NowSeconds() + request.timeout_s : 0;
   bool timed_out = false;
-  std::vector<char> buf(1 << 16);
   bool stop_requested = false;
   double kill_deadline = 0;
-  double exited_at = 0;
   std::optional<ExitInfo> exit;
-
-  while (child->stdout_fd() >= 0 || child->stderr_fd() >= 0 || !exit) {
-    pollfd fds[3];
-    int n = 0;
-    int out_i = -1, err_i = -1, stop_i = -1;
-    if (child->stdout_fd() >= 0) { out_i = n; fds[n++] = {child->stdout_fd(), POLLIN, 0}; }
-    if (child->stderr_fd() >= 0) { err_i = n; fds[n++] = {child->stderr_fd(), POLLIN, 0}; }
+  for (;;) {
+    pollfd fds[2];
+    int n = 0, stop_i = -1;
+    if (watch.fd() >= 0) fds[n++] = {watch.fd(), POLLIN, 0};
     if (stop && stop->fd() >= 0) { stop_i = n; fds[n++] = {stop->fd(), POLLIN, 0}; }
-    // With both pipes open we sleep in poll; otherwise wake to reap the child.
-    int timeout_ms = (out_i >= 0 && err_i >= 0 && !stop_requested) ? 250 : 50;
+    // inotify wakes us on output; the timeout reaps the child and covers a
+    // file system without inotify.
+    int timeout_ms = watch.fd() >= 0 && !stop_requested ? 100 : 20;
     int rc = poll(fds, n, timeout_ms);
     if (rc < 0 && errno != EINTR) break;
+    watch.Drain();
     double now = NowSeconds();
-    auto pump = [&](int i, int fd, OutputPump& p, int echo_fd, bool is_out) {
-      if (i < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) return;
-      ssize_t got = read(fd, buf.data(), buf.size());
-      if (got > 0) {
-        std::string_view chunk(buf.data(), static_cast<size_t>(got));
-        if (request.echo) WriteAll(echo_fd, chunk);
-        p.Feed(chunk, now);
-      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
-        p.Finish(now);
-        if (is_out) child->CloseStdout(); else child->CloseStderr();
+    // Reap first, then read: once it has exited, its files hold all it wrote.
+    exit = child->Poll();
+    drain(now);
+    if (exit) break;
+    if (rc > 0 && stop_i >= 0 && (fds[stop_i].revents & POLLIN)) {
+      int count = stop->Drain();
+      if (!stop_requested) {
+        stop_requested = true;
+        kill_deadline = now + request.grace_seconds;
+        writer_.AppendLog(run.id, "orchard", now,
+                          "orchard: stop requested; sent SIGTERM to the trainer\n");
+        child->Signal(SIGTERM);
       }
-    };
-    if (rc > 0) {
-      pump(out_i, child->stdout_fd(), out, STDOUT_FILENO, true);
-      pump(err_i, child->stderr_fd(), err, STDERR_FILENO, false);
-      if (stop_i >= 0 && (fds[stop_i].revents & POLLIN)) {
-        int count = stop->Drain();
-        if (!stop_requested) {
-          stop_requested = true;
-          kill_deadline = now + request.grace_seconds;
-          writer_.AppendLog(run.id, "orchard", now,
-                            "orchard: stop requested; sent SIGTERM to the trainer\n");
-          child->Signal(SIGTERM);
-        }
-        if (count >= 2) child->Signal(SIGKILL);
-      }
+      if (count >= 2) child->Signal(SIGKILL);
     }
-    if (deadline > 0 && !stop_requested && !exit && now >= deadline) {
+    if (deadline > 0 && !stop_requested && now >= deadline) {
       timed_out = stop_requested = true;
       kill_deadline = now + request.grace_seconds;
       writer_.AppendLog(run.id, "orchard", now,
                         "orchard: timed out; sent SIGTERM to the trainer\n");
       child->Signal(SIGTERM);
     }
-    if (stop_requested && !exit && now >= kill_deadline) {
+    if (stop_requested && now >= kill_deadline) {
       writer_.AppendLog(run.id, "orchard", now,
                         "orchard: the trainer did not stop within the grace period; "
                         "sent SIGKILL\n");
       child->Signal(SIGKILL);
       kill_deadline = now + 3600;  // once
     }
-    if (!exit) {
-      exit = child->Poll();
-      if (exit) exited_at = now;
-    }
-    if (exit && now - exited_at > kDrainAfterExitSeconds) {
-      // A grandchild holds the pipes open: stop reading, keep what we have.
-      if (child->stdout_fd() >= 0) { out.Finish(now); child->CloseStdout(); }
-      if (child->stderr_fd() >= 0) { err.Finish(now); child->CloseStderr(); }
-    }
   }
+  out.Finish(NowSeconds());
+  err.Finish(NowSeconds());
   if (!exit) exit = child->Wait();
   outcome.exit = *exit;
   outcome.points = counters.points;
@@ -299,6 +293,42 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
   ORCHARD_RETURN_IF_ERROR(flushed);
   ORCHARD_RETURN_IF_ERROR(finished_s);
   return outcome;
+}
+
+}  // namespace orchard::exec
+
+namespace orchard::exec {
+
+Result<int64_t> RecoverOutput(const store::Home& home, store::SqliteRunStore& store,
+                              const std::string& run_id) {
+  RunCounters counters;
+  auto sums = store.GetMetricSummaries(run_id);
+  if (!sums.ok()) return sums.status();
+  for (const auto& s : *sums) counters.next_step = std::max(counters.next_step, s.last_step + 1);
+  auto conn = store::SqliteRunStore::Open(home.db_path);
+  if (!conn.ok()) return conn.status();
+  store::StoreWriter writer(std::move(conn).value());
+  double now = NowSeconds();
+  for (const char* stream : {"stdout", "stderr"}) {
+    std::string path = home.JournalPath(run_id, stream);
+    std::error_code ec;
+    if (!fs::exists(path, ec)) continue;
+    auto offset = store.GetIngestOffset(run_id, stream);
+    if (!offset.ok()) return offset.status();
+    auto tail = JournalTail::Open(path, *offset);
+    if (!tail.ok()) return tail.status();
+    OutputPump pump(run_id, stream, writer, counters, nullptr, *offset);
+    (*tail)->ReadNew([&](std::string_view chunk) { pump.Feed(chunk, now); });
+    pump.Finish(now);
+  }
+  if (counters.points > 0) {
+    writer.AppendLog(run_id, "orchard", now,
+                     "orchard: recovered " + std::to_string(counters.points) +
+                         " metric point(s) from the output journal after the orchestrator "
+                         "stopped\n");
+  }
+  ORCHARD_RETURN_IF_ERROR(writer.Flush());
+  return counters.points;
 }
 
 }  // namespace orchard::exec

@@ -92,3 +92,14 @@ std::vector<std::string> TrainerArgv(const std::vector<std::string>& command,
                                      const nlohmann::json& flags);
 
 }  // namespace orchard::exec
+
+namespace orchard::exec {
+
+// Ingests what a run's trainer wrote to its journals beyond the offsets the
+// store has committed: after the orchestrator died, nothing the trainer
+// printed (before or after) is lost. Returns the number of metric points
+// recovered. The trainer must have stopped (its files no longer grow).
+Result<int64_t> RecoverOutput(const store::Home& home, store::SqliteRunStore& store,
+                              const std::string& run_id);
+
+}  // namespace orchard::exec

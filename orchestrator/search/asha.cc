@@ -68,6 +68,9 @@ bool AshaPruner::ShouldPrune(const TrialRecord& trial, int64_t t,
   if (at != trial.intermediate.begin()) previous = std::prev(at)->first;
   for (int64_t rung : Rungs(t)) {
     if (rung <= previous) continue;
+    // A trial that reached max_t has spent its budget: stopping it there
+    // saves nothing, so it completes (as in Ray Tune's ASHA).
+    if (max_t_ > 0 && rung >= max_t_) break;
     if (std::isnan(value)) return true;
     if (!Promotable(value, rung, trial.number, all)) return true;
   }

@@ -3,8 +3,8 @@
 // SuccessiveHalvingPruner does.
 //
 // Rungs sit at grace * eta^k steps (rounded down, strictly increasing); with
-// max_t > 0 they are capped at max_t, which is the last rung: no decision is
-// taken after it. A trial is judged at rung r when it reports its first step
+// max_t > 0 they are capped at max_t, the budget: a trial that reaches it
+// completes, so no decision is taken at max_t or after it. A trial is judged at rung r when it reports its first step
 // >= r; its value there is compared with the values every other trial had at
 // its own first step >= r (any state: a trial pruned at r still counts at r;
 // NaN counts as the worst). With the trial's own value included, let

@@ -89,14 +89,16 @@ TEST(AshaTest, GraceDelaysTheFirstRung) {
   EXPECT_TRUE(asha.ShouldPrune(all[1], 4, all));  // rung 4: 0.2 < 0.9 (2 values, keep 1)
 }
 
-TEST(AshaTest, NoDecisionAfterMaxT) {
+TEST(AshaTest, NoDecisionAtOrAfterMaxT) {
   AshaPruner asha(1, 3, 5, true);
   std::vector<TrialRecord> all = {Reporting(0, {{1, 0.9}, {3, 0.9}, {5, 0.9}, {6, 0.9}}),
-                                  Reporting(1, {{1, 0.9}, {3, 0.9}, {5, 0.1}, {6, 0.0}})};
-  EXPECT_TRUE(asha.ShouldPrune(all[1], 5, all));   // max_t is a rung
-  EXPECT_FALSE(asha.ShouldPrune(all[1], 6, all));  // and the last one
-  all[1].intermediate[5] = 0.95;
+                                  Reporting(1, {{1, 0.9}, {3, 0.1}, {5, 0.1}, {6, 0.0}})};
+  // Rung 3 is below max_t: the worse trial is stopped there.
+  std::vector<TrialRecord> at3 = {all[0], Reporting(1, {{1, 0.9}, {3, 0.1}})};
+  EXPECT_TRUE(asha.ShouldPrune(at3[1], 3, at3));
+  // Reaching max_t (5) completes the budget: no decision, however bad.
   EXPECT_FALSE(asha.ShouldPrune(all[1], 5, all));
+  EXPECT_FALSE(asha.ShouldPrune(all[1], 6, all));
 }
 
 TEST(AshaTest, ReportsThatSkipRungsAreJudgedAtEach) {

@@ -50,8 +50,10 @@ Result<Home> LocateHome(const std::string& explicit_home, const std::string& cwd
 
 Status EnsureHome(const Home& home) {
   std::error_code ec;
-  fs::create_directories(home.runs_dir, ec);
-  if (ec) return Status::IoError("cannot create the store folder " + home.runs_dir + ": " + ec.message());
+  for (const std::string& dir : {home.runs_dir, home.root + "/logs"}) {
+    fs::create_directories(dir, ec);
+    if (ec) return Status::IoError("cannot create the store folder " + dir + ": " + ec.message());
+  }
   return Status::Ok();
 }
 

@@ -18,6 +18,12 @@ struct Home {
   bool exists = false;   // whether root existed when it was located
 
   std::string RunDir(const std::string& run_id) const { return runs_dir + "/" + run_id; }
+  // Where a run's raw stdout/stderr are journaled (stream: stdout|stderr).
+  // The trainer writes these files itself, so nothing it prints is lost if
+  // the orchestrator dies; the store ingests them as they grow.
+  std::string JournalPath(const std::string& run_id, const std::string& stream) const {
+    return root + "/logs/" + run_id + "." + stream;
+  }
 };
 
 // explicit_home: the --home value ("" when not given).

@@ -48,6 +48,8 @@ class RunReader {
   virtual Result<std::vector<LogChunk>> GetLogs(const std::string& id, int64_t after_seq) = 0;
   virtual Result<std::vector<Artifact>> GetArtifacts(const std::string& id) = 0;
   virtual Result<Snapshot> GetSnapshot(const std::string& snapshot_id, bool with_content) = 0;
+  // Bytes of a run's output journal already in the store (0 if none).
+  virtual Result<int64_t> GetIngestOffset(const std::string& id, const std::string& stream) = 0;
   virtual Result<Tune> GetTune(const std::string& id) = 0;
   // Newest first; a unique id prefix or exact name resolves like runs.
   virtual Result<std::vector<Tune>> ListTunes(int64_t limit) = 0;
@@ -76,6 +78,9 @@ class RunStore : public RunReader {
   virtual Status AppendMetrics(const std::string& id, const std::vector<MetricPoint>& points) = 0;
   virtual Status AppendLog(const std::string& id, const std::string& stream, double time,
                            const std::string& text) = 0;
+  // Records that the journal of `stream` is ingested up to `offset`.
+  virtual Status SetIngestOffset(const std::string& id, const std::string& stream,
+                                 int64_t offset) = 0;
   virtual Status AddTags(const std::string& id, const std::vector<std::string>& tags) = 0;
   virtual Status RemoveTags(const std::string& id, const std::vector<std::string>& tags) = 0;
   virtual Status SetNotes(const std::string& id, const std::string& notes) = 0;

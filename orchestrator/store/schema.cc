@@ -155,6 +155,18 @@ ALTER TABLE tunes ADD COLUMN cwd TEXT;
 CREATE INDEX tunes_spec_hash ON tunes(spec_hash);
 )SQL";
 
+// Version 3: how far each run's output journal (.orchard/logs/ID.stream) has
+// been ingested, committed with the records it produced, so the rest can be
+// ingested after the orchestrator dies.
+constexpr const char* kV3 = R"SQL(
+CREATE TABLE ingest_offsets (
+  run_id TEXT NOT NULL,
+  stream TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  PRIMARY KEY (run_id, stream)
+) WITHOUT ROWID;
+)SQL";
+
 Status Exec(sqlite3* db, const std::string& sql) {
   char* err = nullptr;
   if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -179,7 +191,7 @@ int UserVersion(sqlite3* db) {
 }  // namespace
 
 const std::vector<std::string>& Migrations() {
-  static const std::vector<std::string> kAll = {kV1, kV2};
+  static const std::vector<std::string> kAll = {kV1, kV2, kV3};
   return kAll;
 }
 

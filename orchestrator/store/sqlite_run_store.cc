@@ -440,6 +440,25 @@ Status SqliteRunStore::AppendLog(const std::string& id, const std::string& strea
   return Write([&] { return q.Run(); });
 }
 
+Result<int64_t> SqliteRunStore::GetIngestOffset(const std::string& id,
+                                                const std::string& stream) {
+  ORCHARD_PREPARE(q, "SELECT offset FROM ingest_offsets WHERE run_id = ? AND stream = ?");
+  q.Bind(1, id).Bind(2, stream);
+  int64_t offset = q.Step() ? q.Int(0) : 0;
+  ORCHARD_RETURN_IF_ERROR(q.status());
+  return offset;
+}
+
+Status SqliteRunStore::SetIngestOffset(const std::string& id, const std::string& stream,
+                                       int64_t offset) {
+  ORCHARD_PREPARE(q,
+                  "INSERT INTO ingest_offsets (run_id, stream, offset) VALUES (?, ?, ?) "
+                  "ON CONFLICT (run_id, stream) DO UPDATE SET "
+                  "offset = max(offset, excluded.offset)");
+  q.Bind(1, id).Bind(2, stream).Bind(3, offset);
+  return Write([&] { return q.Run(); });
+}
+
 Status SqliteRunStore::AddTags(const std::string& id, const std::vector<std::string>& tags) {
   if (tags.empty()) return Status::Ok();
   return Write([&]() -> Status {
@@ -474,7 +493,7 @@ Status SqliteRunStore::SetNotes(const std::string& id, const std::string& notes)
 Status SqliteRunStore::DeleteRun(const std::string& id) {
   return Write([&]() -> Status {
     for (const char* table : {"metrics", "metric_summary", "logs", "artifacts", "tags",
-                              "run_flags"}) {
+                              "run_flags", "ingest_offsets"}) {
       auto q = db_.Prepare(std::string("DELETE FROM ") + table + " WHERE run_id = ?");
       if (!q.ok()) return q.status();
       q->Bind(1, id);

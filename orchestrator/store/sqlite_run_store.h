@@ -31,6 +31,7 @@ class SqliteRunStore : public RunStore {
   Result<std::vector<LogChunk>> GetLogs(const std::string& id, int64_t after_seq) override;
   Result<std::vector<Artifact>> GetArtifacts(const std::string& id) override;
   Result<Snapshot> GetSnapshot(const std::string& snapshot_id, bool with_content) override;
+  Result<int64_t> GetIngestOffset(const std::string& id, const std::string& stream) override;
   Result<Tune> GetTune(const std::string& id) override;
   Result<std::vector<Tune>> ListTunes(int64_t limit) override;
   Result<std::string> ResolveTuneId(const std::string& ref) override;
@@ -49,6 +50,8 @@ class SqliteRunStore : public RunStore {
   Status AppendMetrics(const std::string& id, const std::vector<MetricPoint>& points) override;
   Status AppendLog(const std::string& id, const std::string& stream, double time,
                    const std::string& text) override;
+  Status SetIngestOffset(const std::string& id, const std::string& stream,
+                         int64_t offset) override;
   Status AddTags(const std::string& id, const std::vector<std::string>& tags) override;
   Status RemoveTags(const std::string& id, const std::vector<std::string>& tags) override;
   Status SetNotes(const std::string& id, const std::string& notes) override;

@@ -14,11 +14,7 @@ StoreWriter::~StoreWriter() {
   thread_.join();
 }
 
-void StoreWriter::AppendMetrics(const std::string& run_id, std::vector<MetricPoint> points) {
-  if (points.empty()) return;
-  Item item;
-  item.run_id = run_id;
-  item.points = std::move(points);
+void StoreWriter::Enqueue(Item item) {
   std::lock_guard<std::mutex> lock(mu_);
   queued_weight_ += item.weight();
   queue_.push_back(std::move(item));
@@ -26,18 +22,35 @@ void StoreWriter::AppendMetrics(const std::string& run_id, std::vector<MetricPoi
   if (queued_weight_ >= kMaxBatch) wake_.notify_one();
 }
 
+void StoreWriter::AppendMetrics(const std::string& run_id, std::vector<MetricPoint> points) {
+  if (points.empty()) return;
+  Item item;
+  item.kind = Item::Kind::kMetrics;
+  item.run_id = run_id;
+  item.points = std::move(points);
+  Enqueue(std::move(item));
+}
+
 void StoreWriter::AppendLog(const std::string& run_id, const std::string& stream, double time,
                             std::string text) {
   if (text.empty()) return;
   Item item;
+  item.kind = Item::Kind::kLog;
   item.run_id = run_id;
   item.stream = stream;
   item.time = time;
   item.text = std::move(text);
-  std::lock_guard<std::mutex> lock(mu_);
-  queued_weight_ += 1;
-  queue_.push_back(std::move(item));
-  ++enqueued_;
+  Enqueue(std::move(item));
+}
+
+void StoreWriter::RecordOffset(const std::string& run_id, const std::string& stream,
+                               int64_t offset) {
+  Item item;
+  item.kind = Item::Kind::kOffset;
+  item.run_id = run_id;
+  item.stream = stream;
+  item.offset = offset;
+  Enqueue(std::move(item));
 }
 
 Status StoreWriter::Flush() {
@@ -58,9 +71,16 @@ Status StoreWriter::Commit(std::deque<Item>& batch) {
   auto tx = store_->Begin();
   ORCHARD_RETURN_IF_ERROR(tx->begin_status());
   for (auto& item : batch) {
-    Status s = item.points.empty()
-                   ? store_->AppendLog(item.run_id, item.stream, item.time, item.text)
-                   : store_->AppendMetrics(item.run_id, item.points);
+    Status s;
+    switch (item.kind) {
+      case Item::Kind::kMetrics: s = store_->AppendMetrics(item.run_id, item.points); break;
+      case Item::Kind::kLog:
+        s = store_->AppendLog(item.run_id, item.stream, item.time, item.text);
+        break;
+      case Item::Kind::kOffset:
+        s = store_->SetIngestOffset(item.run_id, item.stream, item.offset);
+        break;
+    }
     ORCHARD_RETURN_IF_ERROR(s);
   }
   return tx->Commit();
@@ -90,8 +110,9 @@ void StoreWriter::Loop() {
     int64_t points = 0;
     for (auto& item : batch) {
       points += static_cast<int64_t>(item.points.size());
-      if (item.points.empty() && !merged.empty() && merged.back().points.empty() &&
-          merged.back().run_id == item.run_id && merged.back().stream == item.stream) {
+      if (item.kind == Item::Kind::kLog && !merged.empty() &&
+          merged.back().kind == Item::Kind::kLog && merged.back().run_id == item.run_id &&
+          merged.back().stream == item.stream) {
         merged.back().text += item.text;
         continue;
       }

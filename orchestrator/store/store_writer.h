@@ -39,6 +39,9 @@ class StoreWriter {
   void AppendMetrics(const std::string& run_id, std::vector<MetricPoint> points);
   void AppendLog(const std::string& run_id, const std::string& stream, double time,
                  std::string text);
+  // The journal of `stream` is ingested up to `offset` once everything
+  // enqueued before this call is committed (same or later transaction).
+  void RecordOffset(const std::string& run_id, const std::string& stream, int64_t offset);
   // Waits until everything enqueued so far is committed.
   Status Flush();
   // Items committed so far (for progress and tests).
@@ -46,13 +49,16 @@ class StoreWriter {
 
  private:
   struct Item {
+    enum class Kind { kMetrics, kLog, kOffset } kind = Kind::kLog;
     std::string run_id;
-    std::vector<MetricPoint> points;  // a metrics item
-    std::string stream;               // a log item when points is empty
+    std::vector<MetricPoint> points;  // kMetrics
+    std::string stream;               // kLog, kOffset
     double time = 0;
-    std::string text;
+    std::string text;                 // kLog
+    int64_t offset = 0;               // kOffset
     size_t weight() const { return points.empty() ? 1 : points.size(); }
   };
+  void Enqueue(Item item);
 
   void Loop();
   Status Commit(std::deque<Item>& batch);

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "orchestrator/capture/environment.h"
+#include "orchestrator/exec/run_launcher.h"
 #include "orchestrator/tune/trial_book.h"
 #include "orchestrator/util/clock.h"
 #include "orchestrator/util/sha256.h"
@@ -35,6 +36,15 @@ void KillIfStillOurs(const store::Run& run) {
   }
   pid_t pid = static_cast<pid_t>(*run.pid);
   if (kill(-pid, SIGKILL) != 0) kill(pid, SIGKILL);
+  // SIGKILL is asynchronous: wait (bounded) until its journal stops growing.
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    std::getline(in, stat);
+    size_t paren = stat.rfind(')');  // the command name may hold spaces
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] == 'Z') return;
+    usleep(20000);
+  }
 }
 
 std::map<int64_t, double> Intermediate(store::SqliteRunStore& store, const std::string& run_id,
@@ -179,8 +189,12 @@ Result<Session> OpenSession(store::SqliteRunStore& store, const store::Home& hom
     switch (run.status) {
       case store::RunStatus::kQueued:
       case store::RunStatus::kRunning:
-        // Its orchestrator died (we hold the lock): close it and run again.
+        // Its orchestrator died (we hold the lock): stop what is left of it,
+        // keep everything its trainer printed, close it and run it again.
         KillIfStillOurs(run);
+        if (auto recovered = exec::RecoverOutput(home, store, run.id); !recovered.ok()) {
+          return recovered.status().WithContext("recovering the output of run " + run.id);
+        }
         ORCHARD_RETURN_IF_ERROR(store.FinishRun(
             run.id, store::RunStatus::kCancelled, std::nullopt, NowSeconds(),
             "interrupted: the orchestrator stopped; trial re-queued by tune " +

@@ -158,7 +158,10 @@ resources: {concurrency: 2}
   for (const auto& r : AllRuns()) {
     ASSERT_TRUE(r.trial.has_value());
     if (r.status == RunStatus::kCompleted) completed_before[*r.trial] = r.id;
-    if (r.status == RunStatus::kRunning) running_before.insert(r.id);
+    // Queued: recorded by the scheduler, its trainer not started yet.
+    if (r.status == RunStatus::kRunning || r.status == RunStatus::kQueued) {
+      running_before.insert(r.id);
+    }
   }
   ASSERT_GE(completed_before.size(), 2u);
   ASSERT_GE(running_before.size(), 1u);
@@ -229,6 +232,45 @@ resources: {concurrency: 2}
     at = list.out.find(tune.id, at + 1);
   }
   EXPECT_EQ(count, 1u) << list.out;
+}
+
+// Nothing a trainer prints is lost when its orchestrator dies: its output
+// goes to journal files it writes itself, and resuming ingests whatever the
+// store had not committed, including lines printed after the orchestrator
+// was killed (this trainer ignores the SIGTERM its death sends).
+TEST_F(TuneResume, OutputPrintedAfterTheOrchestratorDiedIsRecovered) {
+  WriteScript(dir_ / "train.sh", R"(#!/bin/sh
+trap '' TERM
+i=1
+while [ $i -le 30 ]; do
+  echo "@orchard {\"step\": $i, \"acc\": 0.$i}"
+  i=$((i+1))
+  sleep 0.05
+done
+)");
+  WriteSpec("command: [./train.sh]\nsearch:\n  x: [1]\n");
+  pid_t pid = Spawn(TuneArgv(), dir_.path(), dir_ / "out1.txt", dir_ / "err1.txt");
+  ASSERT_TRUE(WaitUntil(20, [&] {
+    auto runs = AllRuns();
+    return !runs.empty() && MetricCount(runs.front().id, "acc") >= 3;
+  })) << ReadFile(dir_ / "err1.txt");
+  kill(pid, SIGKILL);
+  WaitFor(pid, 10);
+  const store::Run interrupted = AllRuns().front();
+  ASSERT_TRUE(interrupted.pid.has_value());
+  EXPECT_LT(MetricCount(interrupted.id, "acc"), 30u);
+  // The trainer outlives its orchestrator and finishes printing.
+  ASSERT_TRUE(WaitUntil(20, [&] { return !Alive(static_cast<pid_t>(*interrupted.pid)); }));
+
+  auto r = Tune();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto s = Store();
+  auto series = s->GetMetricSeries(interrupted.id, "acc");
+  ASSERT_EQ(series->size(), 30u) << "every line the trainer printed is in the store";
+  for (int i = 0; i < 30; ++i) EXPECT_EQ((*series)[i].step, i + 1);
+  auto run = s->GetRun(interrupted.id);
+  EXPECT_EQ(run->status, RunStatus::kCancelled);
+  EXPECT_NE(run->error.find("interrupted"), std::string::npos);
 }
 
 // Kill -9 while a trial is still being set up: every trial the scheduler
