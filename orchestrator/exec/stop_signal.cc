@@ -5,18 +5,15 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 
 namespace orchard::exec {
 
 namespace {
 int g_pipe[2] = {-1, -1};
-std::atomic<int> g_last{0};
 struct sigaction g_old_int, g_old_term;
 
 void OnSignal(int sig) {
-  g_last.store(sig);
   char c = static_cast<char>(sig);
   int saved = errno;
   [[maybe_unused]] ssize_t n = write(g_pipe[1], &c, 1);
@@ -51,7 +48,6 @@ int StopSignal::Drain() {
   return count_;
 }
 
-int StopSignal::last_signal() const { return g_last.load(); }
 
 StopFlag::StopFlag() : fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
 

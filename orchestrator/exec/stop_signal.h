@@ -38,9 +38,6 @@ class StopSignal : public StopRequests {
 
   int fd() const override;
   int Drain() override;
-  int count() const { return count_; }
-  // The last signal number received (SIGINT or SIGTERM), 0 if none.
-  int last_signal() const;
 
  private:
   int count_ = 0;
