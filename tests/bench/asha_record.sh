@@ -20,6 +20,7 @@
 #   --jobs=N        trainers at once (default 2)
 #   --seed=N        the sampling seed (default 1)
 #   --train-seed=N  ORCHARD_SEED given to every trainer (default 1)
+#   --val-size=N    validation images per evaluation (default 2000)
 #   --out=FILE      default tests/bench/asha_curves.json
 #
 # Trainers run with OPENBLAS_NUM_THREADS=1 (the trainer itself asks torch for
@@ -30,7 +31,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-configs=40 epochs=9 jobs=2 seed=1 train_seed=1 out=$here/asha_curves.json
+configs=40 epochs=9 jobs=2 seed=1 train_seed=1 val_size=2000 out=$here/asha_curves.json
 for arg in "$@"; do
   case "$arg" in
     --configs=*) configs=${arg#*=} ;;
@@ -38,19 +39,20 @@ for arg in "$@"; do
     --jobs=*) jobs=${arg#*=} ;;
     --seed=*) seed=${arg#*=} ;;
     --train-seed=*) train_seed=${arg#*=} ;;
+    --val-size=*) val_size=${arg#*=} ;;
     --out=*) out=${arg#*=} ;;
     -h|--help) sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "asha_record: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-for v in configs epochs jobs seed train_seed; do
+for v in configs epochs jobs seed train_seed val_size; do
   [[ "${!v}" =~ ^[0-9]+$ ]] || { echo "asha_record: --${v//_/-} needs an integer, got '${!v}'" >&2; exit 2; }
 done
 py=/usr/bin/python3
 [[ -x $py ]] || { echo "asha_record: $py not found (Debian's python3 with python3-torch)" >&2; exit 2; }
 [[ -d /usr/share/datasets/fashion-mnist ]] || { echo "asha_record: no Fashion-MNIST (apt-get install dataset-fashion-mnist)" >&2; exit 2; }
 
-exec "$py" - "$repo/examples/fashion_mlp/train.py" "$out" "$configs" "$epochs" "$jobs" "$seed" "$train_seed" <<'EOF'
+exec "$py" - "$repo/examples/fashion_mlp/train.py" "$out" "$configs" "$epochs" "$jobs" "$seed" "$train_seed" "$val_size" <<'EOF'
 import concurrent.futures as cf
 import datetime
 import json
@@ -64,8 +66,8 @@ import tempfile
 import threading
 import time
 
-train, out, n, epochs, jobs, seed, train_seed = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:])
-TRAIN_SIZE, VAL_SIZE = 6000, 2000
+train, out, n, epochs, jobs, seed, train_seed = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:8])
+TRAIN_SIZE, VAL_SIZE = 6000, int(sys.argv[8])
 
 rng = random.Random(seed)
 configs = []
