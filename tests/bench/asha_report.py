@@ -274,7 +274,11 @@ def main():
         print("\nPROBLEMS:\n  " + "\n  ".join(problems), file=sys.stderr)
 
     if a.write_doc:
-        body = SECTION.format(heading=HEADING, results=results)
+        fixed = data.get("fixed_flags", {})
+        body = SECTION.format(heading=HEADING, results=results,
+                              train_size=int(fixed.get("train_size", 6000)),
+                              val_size=int(fixed.get("val_size", 2000)),
+                              curves_file=os.path.basename(a.curves))
         text = open(a.doc).read()
         lines = text.split("\n")
         start = next((i for i, l in enumerate(lines) if l.strip() == HEADING), None)
@@ -298,8 +302,8 @@ find a configuration as good as the full search (final val_acc within 0.005 of i
 most a third of the epochs. The learning curves are real: `tests/bench/asha_record.sh` sampled 40
 configurations of `examples/fashion_mlp/train.py` from a fixed seed (lr log-uniform in
 [1e-4, 0.5], hidden {{32, 64, 128, 256}}, optimizer {{sgd, adam}}, batch {{32, 64, 128}}), trained
-each for 9 epochs on 6,000 Fashion-MNIST training images (2,000 for validation, `ORCHARD_SEED=1`
-for all), and stored every epoch's val_acc in `tests/bench/asha_curves.json` (committed data).
+each for 9 epochs on {train_size:,} Fashion-MNIST training images ({val_size:,} for validation, `ORCHARD_SEED=1`
+for all), and stored every epoch's val_acc in `tests/bench/{curves_file}` (committed data).
 Tuning is then replayed, so every method sees exactly the same curves:
 
 - **Orchard**: the real `orchard tune`, with `tests/bench/asha_replay.sh` as the trainer: given
@@ -343,8 +347,8 @@ reach a rung always go on, and later ones go on only if they are in the top `1/r
 value seen at that rung so far: how many epochs it saves, and which configurations it carries to the
 end, depend on the order the configurations arrive in (one order is the grid's; the shuffled orders
 show the spread) and, at concurrency 4, on timing. "As good" means within 0.005 of the full
-search's best final val_acc, which is less than the sampling noise of an accuracy measured on
-2,000 validation images; when only one configuration ends that close, ASHA meets the goal only if
+search's best final val_acc, which is comparable to the sampling noise of an accuracy measured on
+{val_size:,} validation images; when only one configuration ends that close, ASHA meets the goal only if
 it keeps that one configuration to the last epoch, and a noisy curve can rank far from first at an
 early rung. Orchard at concurrency 1 and Optuna take the same decision for every trial, so where
 they differ from the goal it is the algorithm and the curves, not the implementation. The wall
