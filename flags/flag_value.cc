@@ -264,4 +264,21 @@ std::string FormatScalar(const nlohmann::json& value) {
   return value.dump();
 }
 
+std::string FormatFlagsCompact(const nlohmann::json& flags, int float_digits) {
+  std::string out;
+  if (!flags.is_object()) return out;
+  for (const auto& [name, value] : flags.items()) {
+    if (!out.empty()) out += ' ';
+    out += name + "=";
+    if (value.is_number_float() && float_digits > 0) {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.*g", float_digits, value.get<double>());
+      out += buf;
+    } else {
+      out += FormatScalar(value);
+    }
+  }
+  return out;
+}
+
 }  // namespace orchard::flags

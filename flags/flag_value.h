@@ -97,4 +97,9 @@ nlohmann::json ParseScalar(std::string_view text);
 // For every int, finite float and bool x: ParseScalar(FormatScalar(x)) == x.
 std::string FormatScalar(const nlohmann::json& value);
 
+// A flag set on one line, "batch=64 lr=0.001 optimizer=adam", names in the
+// object's (sorted) order. With float_digits > 0, floats are shortened to
+// that many significant digits for display; 0 keeps them exact.
+std::string FormatFlagsCompact(const nlohmann::json& flags, int float_digits = 0);
+
 }  // namespace orchard::flags

@@ -211,3 +211,18 @@ TEST(FormatScalarTest, InvertsParseScalar) {
 
 }  // namespace
 }  // namespace orchard::flags
+
+namespace orchard::flags {
+namespace {
+
+TEST(FormatFlagsCompactTest, OneLineSortedExactOrShortened) {
+  nlohmann::json flags = {{"optimizer", "adam"}, {"lr", 0.0010921227094041505}, {"batch", 64},
+                          {"augment", true}};
+  EXPECT_EQ(FormatFlagsCompact(flags), "augment=true batch=64 lr=0.0010921227094041505 optimizer=adam");
+  EXPECT_EQ(FormatFlagsCompact(flags, 6), "augment=true batch=64 lr=0.00109212 optimizer=adam");
+  EXPECT_EQ(FormatFlagsCompact(nlohmann::json::object()), "");
+  EXPECT_EQ(FormatFlagsCompact(nlohmann::json::array()), "");
+}
+
+}  // namespace
+}  // namespace orchard::flags

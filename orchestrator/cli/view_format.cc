@@ -194,18 +194,7 @@ std::string FieldText(const RunView& view, const FieldRef& field, double now) {
 }
 
 std::string CompactFlags(const nlohmann::json& flags) {
-  std::string out;
-  if (!flags.is_object()) return out;
-  for (const auto& [name, value] : flags.items()) {  // nlohmann orders keys by name
-    if (!out.empty()) out += ' ';
-    out += name + "=";
-    if (value.is_number_float()) {
-      out += Table::CellText(value, false);
-    } else {
-      out += flags::FormatScalar(value);
-    }
-  }
-  return out;
+  return flags::FormatFlagsCompact(flags, 6);
 }
 
 namespace {

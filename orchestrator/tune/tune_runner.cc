@@ -41,15 +41,6 @@ struct ActiveTrial {
   double started = 0;
 };
 
-std::string CompactFlags(const nlohmann::json& params) {
-  std::string s;
-  for (auto it = params.begin(); it != params.end(); ++it) {
-    if (!s.empty()) s += " ";
-    s += it.key() + "=" + flags::FormatScalar(it.value());
-  }
-  return s;
-}
-
 std::string FormatValue(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
@@ -223,7 +214,7 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
     const int64_t n = a.trial.number;
     std::string label = "trial " + std::to_string(n) +
                         (a.trial.attempt > 1 ? " (attempt " + std::to_string(a.trial.attempt) + ")" : "") +
-                        " [" + CompactFlags(a.trial.params) + "]";
+                        " [" + flags::FormatFlagsCompact(a.trial.params, 6) + "]";
     if (!a.outcome.ok()) {
       book.Finish(n, State::kFailed, std::nullopt);
       ++result.failed;
