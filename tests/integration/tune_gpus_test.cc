@@ -15,58 +15,15 @@
 
 #include "orchestrator/store/sqlite_run_store.h"
 #include "tests/integration/test_util.h"
+#include "tests/integration/tune_fixture.h"
 
 namespace orchard::testing {
 namespace {
 
 using store::RunStatus;
 
-class TuneGpuFixture : public ::testing::Test {
+class TuneGpuFixture : public TuneFixture {
  protected:
-  std::string home() const { return dir_ / ".orchard"; }
-  // Trainer state lives outside the trainers' cwd, so code snapshots never see it.
-  std::string state() const { return state_.path(); }
-
-  std::unique_ptr<store::SqliteRunStore> Store() {
-    auto s = store::SqliteRunStore::Open(home() + "/orchard.db");
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return std::move(s).value();
-  }
-
-  store::Tune OnlyTune() {
-    auto tunes = Store()->ListTunes(-1);
-    EXPECT_TRUE(tunes.ok());
-    EXPECT_EQ(tunes->size(), 1u);
-    return tunes->empty() ? store::Tune{} : tunes->front();
-  }
-
-  std::vector<store::Run> Trials(const std::string& tune_id) {
-    store::RunQuery q;
-    q.where_sql = "r.tune_id = ?";
-    q.params = {store::SqlParam(tune_id)};
-    q.order_sql = "r.seq ASC";
-    auto runs = Store()->ListRuns(q);
-    EXPECT_TRUE(runs.ok());
-    return runs.ok() ? *runs : std::vector<store::Run>{};
-  }
-
-  std::string Logs(const std::string& id) {
-    std::string all;
-    auto logs = Store()->GetLogs(id, 0);
-    if (logs.ok()) {
-      for (const auto& c : *logs) all += c.text;
-    }
-    return all;
-  }
-
-  void WriteSpec(const std::string& yaml) { std::ofstream(dir_ / "tune.yaml") << yaml; }
-
-  ProcResult Tune(std::vector<std::string> extra = {}, double timeout_s = 60) {
-    std::vector<std::string> args = {"tune", "tune.yaml"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunOrchard(home(), args, dir_.path(), timeout_s);
-  }
-
   // A trainer that claims each GPU in CUDA_VISIBLE_DEVICES with an atomic
   // mkdir (slots a and b when `per_gpu` is 2) and fails if it cannot: a GPU
   // handed to more trials than allowed. It waits (bounded) until `barrier`
@@ -148,7 +105,6 @@ for c in $got; do rmdir "$S/claim-$c"; done
     return seen;
   }
 
-  TempDir dir_, state_;
 };
 
 class TuneGpus : public TuneGpuFixture {};

@@ -13,6 +13,7 @@
 
 #include "orchestrator/store/sqlite_run_store.h"
 #include "tests/integration/test_util.h"
+#include "tests/integration/tune_fixture.h"
 
 namespace orchard::testing {
 namespace {
@@ -28,83 +29,8 @@ bool Alive(pid_t pid) {
   return stat[close + 2] != 'Z';
 }
 
-class TuneResumeFixture : public ::testing::Test {
+class TuneResumeFixture : public TuneFixture {
  protected:
-  std::string home() const { return home_; }
-  std::string state() const { return state_.path(); }
-  std::string db() const { return home() + "/orchard.db"; }
-
-  std::unique_ptr<store::SqliteRunStore> Store() {
-    auto s = store::SqliteRunStore::Open(db());
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return std::move(s).value();
-  }
-
-  std::vector<store::Tune> Tunes() {
-    auto tunes = Store()->ListTunes(-1);
-    EXPECT_TRUE(tunes.ok());
-    return tunes.ok() ? *tunes : std::vector<store::Tune>{};
-  }
-
-  store::Tune OnlyTune() {
-    auto tunes = Tunes();
-    EXPECT_EQ(tunes.size(), 1u);
-    return tunes.empty() ? store::Tune{} : tunes.front();
-  }
-
-  // All runs in the store (of any tune), oldest first; empty before the store exists.
-  std::vector<store::Run> AllRuns() {
-    std::error_code ec;
-    if (!std::filesystem::exists(db(), ec)) return {};
-    auto s = store::SqliteRunStore::Open(db());
-    if (!s.ok()) return {};
-    store::RunQuery q;
-    q.order_sql = "r.seq ASC";
-    auto runs = (*s)->ListRuns(q);
-    return runs.ok() ? *runs : std::vector<store::Run>{};
-  }
-
-  std::vector<store::Run> Trials(const std::string& tune_id) {
-    store::RunQuery q;
-    q.where_sql = "r.tune_id = ?";
-    q.params = {store::SqlParam(tune_id)};
-    q.order_sql = "r.seq ASC";
-    auto runs = Store()->ListRuns(q);
-    EXPECT_TRUE(runs.ok());
-    return runs.ok() ? *runs : std::vector<store::Run>{};
-  }
-
-  std::string Logs(const std::string& id) {
-    std::string all;
-    auto logs = Store()->GetLogs(id, 0);
-    if (logs.ok()) {
-      for (const auto& c : *logs) all += c.text;
-    }
-    return all;
-  }
-
-  size_t MetricCount(const std::string& run_id, const std::string& name) {
-    std::error_code ec;
-    auto s = store::SqliteRunStore::Open(db());
-    if (!s.ok()) return 0;
-    auto pts = (*s)->GetMetricSeries(run_id, name);
-    return pts.ok() ? pts->size() : 0;
-  }
-
-  void WriteSpec(const std::string& yaml) { std::ofstream(dir_ / "tune.yaml") << yaml; }
-
-  std::vector<std::string> TuneArgv(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {ORCHARD_BINARY, "--home", home(), "tune", "tune.yaml"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return argv;
-  }
-
-  ProcResult Tune(std::vector<std::string> extra = {}, double timeout_s = 60) {
-    std::vector<std::string> args = {"tune", "tune.yaml"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunOrchard(home(), args, dir_.path(), timeout_s);
-  }
-
   // The pids every trainer recorded (pid-<run id> files in the state folder).
   std::map<std::string, pid_t> TrainerPids() {
     std::map<std::string, pid_t> pids;
@@ -117,8 +43,6 @@ class TuneResumeFixture : public ::testing::Test {
     return pids;
   }
 
-  TempDir dir_, state_;
-  std::string home_ = dir_ / ".orchard";
 };
 
 class TuneResume : public TuneResumeFixture {};

@@ -9,61 +9,23 @@
 
 #include "orchestrator/store/sqlite_run_store.h"
 #include "tests/integration/test_util.h"
+#include "tests/integration/tune_fixture.h"
 
 namespace orchard::testing {
 namespace {
 
 using store::RunStatus;
 
-class TuneTrialsFixture : public ::testing::Test {
+class TuneTrialsFixture : public TuneFixture {
  protected:
-  std::string home() const { return dir_ / ".orchard"; }
-  std::string state() const { return state_.path(); }
-  std::string db() const { return home() + "/orchard.db"; }
-
-  std::unique_ptr<store::SqliteRunStore> Store() {
-    auto s = store::SqliteRunStore::Open(db());
-    EXPECT_TRUE(s.ok()) << s.status().message();
-    return std::move(s).value();
-  }
-
-  store::Tune OnlyTune() {
-    auto tunes = Store()->ListTunes(-1);
-    EXPECT_TRUE(tunes.ok());
-    EXPECT_EQ(tunes->size(), 1u);
-    return tunes->empty() ? store::Tune{} : tunes->front();
-  }
-
-  size_t TuneCount() {
-    std::error_code ec;
-    if (!std::filesystem::exists(db(), ec)) return 0;
-    auto tunes = Store()->ListTunes(-1);
-    return tunes.ok() ? tunes->size() : 0;
-  }
-
   // trial -> its runs, oldest first
   std::map<int64_t, std::vector<store::Run>> ByTrial(const std::string& tune_id) {
-    store::RunQuery q;
-    q.where_sql = "r.tune_id = ?";
-    q.params = {store::SqlParam(tune_id)};
-    q.order_sql = "r.seq ASC";
-    auto runs = Store()->ListRuns(q);
-    EXPECT_TRUE(runs.ok());
     std::map<int64_t, std::vector<store::Run>> out;
-    if (!runs.ok()) return out;
-    for (const auto& r : *runs) {
+    for (const auto& r : Trials(tune_id)) {
       EXPECT_TRUE(r.trial.has_value());
       out[r.trial.value_or(-1)].push_back(r);
     }
     return out;
-  }
-
-  void WriteSpec(const std::string& yaml) { std::ofstream(dir_ / "tune.yaml") << yaml; }
-
-  ProcResult Tune(std::vector<std::string> extra = {}, double timeout_s = 60) {
-    std::vector<std::string> args = {"tune", "tune.yaml"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return RunOrchard(home(), args, dir_.path(), timeout_s);
   }
 
   // A trainer that reads --x; with x=2 it crashes (exit 3, a message on
@@ -84,7 +46,6 @@ echo "@orchard {\"epoch\": 1, \"acc\": 0.$x}"
 )");
   }
 
-  TempDir dir_, state_;
 };
 
 class TuneRetry : public TuneTrialsFixture {};
