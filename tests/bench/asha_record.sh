@@ -119,9 +119,9 @@ def record(c):
 
 
 # Smallest batches first (most steps per epoch), so the slowest start early.
-todo = sorted((c for c in configs if c["config"] not in done), key=lambda c: (c["batch"], -c["hidden"]))
+remaining = sorted((c for c in configs if c["config"] not in done), key=lambda c: (c["batch"], -c["hidden"]))
 with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-    for fut in cf.as_completed([pool.submit(record, c) for c in todo]):
+    for fut in cf.as_completed([pool.submit(record, c) for c in remaining]):
         fut.result()
 
 try:
