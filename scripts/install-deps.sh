@@ -11,9 +11,29 @@ packages=(
   libtorch-dev libopenblas0-pthread
   # data: Fashion-MNIST as gzipped IDX files under /usr/share/datasets/fashion-mnist
   dataset-fashion-mnist
-  # tests and benchmarks: the peers run side by side
-  python3 python3-torch python3-optuna
+  # tests and benchmarks: the peers run side by side; torchvision exports the
+  # ResNet-18 the TorchScript-backbone test fine-tunes, PIL writes test images
+  python3 python3-torch python3-torchvision python3-pil python3-optuna
 )
+
+# Node.js and npm install the pinned front-end and model packages (package.json).
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+# npm packages (package-lock.json pins them): the pretrained MobileNetV2 in
+# nsfwjs and @tensorflow/tfjs for reference outputs. Re-installed only when
+# the lockfile changed since the last install.
+npm_install() {
+  if [ -f "$top/node_modules/.package-lock.json" ] &&
+     [ "$top/node_modules/.package-lock.json" -nt "$top/package-lock.json" ] &&
+     [ -f "$top/node_modules/nsfwjs/package.json" ]; then
+    echo "install-deps: npm packages present"
+    return
+  fi
+  echo "install-deps: npm ci"
+  (cd "$top" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +41,7 @@ for p in "${packages[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
+  npm_install
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -31,4 +52,5 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+npm_install
 echo "install-deps: done"

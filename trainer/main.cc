@@ -1,0 +1,83 @@
+// orchard-train: fine-tunes pretrained networks with libtorch (DESIGN.md).
+//
+//   orchard-train finetune [--flag=value ...]   one training run
+//   orchard-train flags                         the finetune flags as JSON
+//   orchard-train help                          this text
+//
+// `finetune --help` lists every flag with its default and range.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "flags/flag_set.h"
+#include "trainer/train/finetune.h"
+#include "trainer/train/options.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: orchard-train <command> [--flag=value ...]\n"
+    "\n"
+    "commands:\n"
+    "  finetune   fine-tune a pretrained backbone on an image dataset (see finetune --help)\n"
+    "  flags      print the finetune flags as JSON (names, types, defaults, ranges)\n"
+    "  help       show this text\n";
+
+void OnStopSignal(int) { orchard::trainer::RequestStop(); }
+
+int Finetune(int argc, char** argv) {
+  orchard::flags::FlagSet flags("orchard-train finetune",
+                                "Fine-tunes a pretrained network on labelled images and reports "
+                                "metrics through the Orchard trainer protocol.");
+  orchard::trainer::DeclareFinetuneFlags(&flags);
+  // argv[0] is "finetune" here, which Parse skips as the program name.
+  orchard::Status parsed = flags.Parse(argc, argv);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "orchard-train finetune: %s\n", parsed.message().c_str());
+    return orchard::trainer::kExitUsage;
+  }
+  if (flags.help_requested()) {
+    std::fputs(flags.Help().c_str(), stdout);
+    return 0;
+  }
+  if (!flags.positional().empty()) {
+    std::fprintf(stderr, "orchard-train finetune: unexpected argument \"%s\" (flags are --name=value)\n",
+                 flags.positional().front().c_str());
+    return orchard::trainer::kExitUsage;
+  }
+  orchard::Result<orchard::trainer::FinetuneOptions> options =
+      orchard::trainer::FinetuneOptionsFromFlags(flags);
+  if (!options.ok()) {
+    std::fprintf(stderr, "orchard-train finetune: %s\n", options.status().message().c_str());
+    return orchard::trainer::kExitUsage;
+  }
+  // SIGTERM (Orchard pruning or cancelling) and Ctrl-C: checkpoint and stop.
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  return orchard::trainer::RunFinetune(options.value(), flags.ToJson());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "help") == 0 || std::strcmp(argv[1], "--help") == 0 ||
+      std::strcmp(argv[1], "-h") == 0) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? orchard::trainer::kExitUsage : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "finetune") return Finetune(argc - 1, argv + 1);
+  if (command == "flags") {
+    orchard::flags::FlagSet flags("orchard-train finetune", "");
+    orchard::trainer::DeclareFinetuneFlags(&flags);
+    std::puts(flags.Describe().dump(2).c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "orchard-train: unknown command \"%s\"\n\n%s", command.c_str(), kUsage);
+  return orchard::trainer::kExitUsage;
+}
