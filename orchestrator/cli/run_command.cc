@@ -116,8 +116,9 @@ void AddRunCommand(CLI::App& app, Context& ctx, Action& action) {
       "stops it gracefully (SIGTERM) and records the run as cancelled.");
   app.allow_extras();
   app.add_option("--name", opt->name, "A name for the run");
-  app.add_option("--tag", opt->tags, "Tag the run (repeatable)")->take_first()->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  // One value per occurrence: `--tag best lr=0.1` tags "best" and passes lr.
+  app.add_option("--tag", opt->tags, "Tag the run (repeatable)")->expected(1)
+      ->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--note", opt->note, "A note for the run");
   app.add_option("--seed", opt->seed, "Seed given as ORCHARD_SEED (default: drawn and recorded)");
   app.add_option("--gpus", opt->gpus,
@@ -131,7 +132,7 @@ void AddRunCommand(CLI::App& app, Context& ctx, Action& action) {
                  "the current folder)");
   app.add_option("--flag,-f", opt->flag_args,
                  "A trainer flag as name=value, for names that clash with these options")
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.callback([&ctx, &action, &app, opt] {
     std::vector<std::string> extras = app.remaining();
     action = [&ctx, opt, extras] { return DoRun(ctx, *opt, extras); };

@@ -53,8 +53,9 @@ echo "@orchard {\"loss\": 0.125}"
 echo "a warning" >&2
 printf 'weights' > "$ORCHARD_RUN_DIR/model.bin"
 )");
+  // A bare name=value right after --tag is a flag, not a second tag.
   auto r = RunOrchard(home(), {"run", "--name", "first", "--seed", "42", "--tag", "smoke",
-                               "--lr=0.01", "optimizer=adam", "--", "./train.sh", "pos"},
+                               "optimizer=adam", "--lr=0.01", "--", "./train.sh", "pos"},
                       dir_.path());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("args: pos --lr=0.01 --optimizer=adam"), std::string::npos) << r.out;
