@@ -39,8 +39,11 @@ using KerasWeights = std::map<std::string, torch::Tensor>;
 struct MobileNetV2Options {
   std::string last_unit = "block_10";
   double bn_eps = 1e-3;
-  // torch convention (fraction of the new batch statistic), = 1 - Keras momentum.
-  double bn_momentum = 0.01;
+  // torch convention (fraction of the new batch statistic), = 1 - Keras
+  // momentum. torch's 0.1 rather than Keras's 0.01: with --bn=train on a few
+  // hundred images (tens of steps an epoch) 0.01 leaves the running
+  // statistics, and so every evaluation, lagging far behind training.
+  double bn_momentum = 0.1;
 };
 
 class MobileNetV2Impl : public torch::nn::Module {

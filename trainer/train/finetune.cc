@@ -17,6 +17,8 @@
 #include "orchestrator/util/sha256.h"
 #include "trainer/data/image_set.h"
 #include "trainer/model/pretrained.h"
+#include "trainer/train/bundle.h"
+#include "trainer/train/checkpoint.h"
 #include "trainer/train/feature_cache.h"
 #include "trainer/train/network.h"
 #include "trainer/train/preprocess.h"
@@ -29,7 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<bool> g_stop{false};
 
-constexpr char kCheckpointFormat[] = "orchard-train checkpoint 1";
 constexpr int64_t kEvalChunk = 64;  // images per forward pass outside training
 
 void Log(const std::string& line) {
@@ -227,141 +228,12 @@ double ScheduleFactor(const FinetuneOptions& o, int64_t epoch, int64_t step, int
   return 1.0;
 }
 
-// Where a run stands; with the tensors, what a checkpoint holds.
-struct Progress {
-  int64_t epoch = 0;   // completed (reported) epochs
-  int64_t batch = 0;   // batches trained in the epoch after those
-  int64_t step = 0;    // optimiser steps so far
-  double loss_sum = 0;  // running sums over the current epoch's batches
-  int64_t correct = 0;
-  int64_t seen = 0;
-  double train_seconds = 0;
-  double best = std::numeric_limits<double>::quiet_NaN();
-  int64_t best_epoch = 0;
-  int64_t bad_epochs = 0;
-};
-
 // The settings a checkpoint must agree with to be resumed.
 nlohmann::json ResumeKey(const FinetuneOptions& o, const Network& net, const Data& data) {
   return {{"backbone", net.identity()}, {"unfreeze", o.unfreeze},
           {"classes", data.set.class_names}, {"data", data.set.fingerprint},
           {"optimizer", o.optimizer}, {"labels_per_class", o.labels_per_class},
           {"val_per_class", o.val_per_class}, {"split_seed", o.split_seed}};
-}
-
-Status WriteArchive(torch::serialize::OutputArchive& archive, const fs::path& path) {
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  fs::path tmp = path;
-  tmp += ".tmp";
-  try {
-    archive.save_to(tmp.string());
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    return Status::IoError("cannot write " + tmp.string() + ": " + what.substr(0, what.find('\n')));
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IoError("cannot rename to " + path.string() + ": " + ec.message());
-  return Status::Ok();
-}
-
-void WriteState(torch::serialize::OutputArchive& archive, const Network& net) {
-  c10::List<std::string> names;
-  c10::List<at::Tensor> tensors;
-  for (const auto& [name, tensor] : net.State()) {
-    names.push_back(name);
-    tensors.push_back(tensor.detach().to(torch::kCPU).clone());
-  }
-  archive.write("state_names", c10::IValue(names));
-  archive.write("state_tensors", c10::IValue(tensors));
-}
-
-Status ReadState(torch::serialize::InputArchive& archive, Network& net, const fs::path& path) {
-  c10::IValue names;
-  c10::IValue tensors;
-  if (!archive.try_read("state_names", names) || !archive.try_read("state_tensors", tensors)) {
-    return Status::Corruption(path.string() + " holds no network state");
-  }
-  std::vector<std::pair<std::string, torch::Tensor>> state;
-  const auto& name_list = names.toListRef();
-  const auto& tensor_list = tensors.toListRef();
-  for (size_t i = 0; i < name_list.size() && i < tensor_list.size(); ++i) {
-    state.emplace_back(name_list[i].toStringRef(), tensor_list[i].toTensor());
-  }
-  Status s = net.LoadState(state);
-  if (!s.ok()) return Status::InvalidArgument(path.string() + ": " + s.message());
-  return Status::Ok();
-}
-
-Status SaveCheckpoint(const fs::path& path, const Network& net, torch::optim::Optimizer& optimizer,
-                      const Progress& p, const nlohmann::json& resume_key) {
-  torch::serialize::OutputArchive archive;
-  archive.write("format", c10::IValue(std::string(kCheckpointFormat)));
-  archive.write("resume_key", c10::IValue(resume_key.dump()));
-  archive.write("epoch", c10::IValue(p.epoch));
-  archive.write("batch", c10::IValue(p.batch));
-  archive.write("step", c10::IValue(p.step));
-  archive.write("loss_sum", c10::IValue(p.loss_sum));
-  archive.write("correct", c10::IValue(p.correct));
-  archive.write("seen", c10::IValue(p.seen));
-  archive.write("train_seconds", c10::IValue(p.train_seconds));
-  archive.write("best", c10::IValue(p.best));
-  archive.write("best_epoch", c10::IValue(p.best_epoch));
-  archive.write("bad_epochs", c10::IValue(p.bad_epochs));
-  WriteState(archive, net);
-  torch::serialize::OutputArchive optimizer_archive;
-  optimizer.save(optimizer_archive);
-  archive.write("optimizer", optimizer_archive);
-  return WriteArchive(archive, path);
-}
-
-Result<Progress> LoadCheckpoint(const fs::path& path, Network& net,
-                                torch::optim::Optimizer& optimizer,
-                                const nlohmann::json& resume_key) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    return Status::NotFound("--resume-from: no checkpoint at " + path.string());
-  }
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(path.string());
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    return Status::Corruption("--resume-from: " + path.string() +
-                              " is not a readable checkpoint: " + what.substr(0, what.find('\n')));
-  }
-  c10::IValue v;
-  if (!archive.try_read("format", v) || !v.isString() || v.toStringRef() != kCheckpointFormat) {
-    return Status::Corruption("--resume-from: " + path.string() +
-                              " is not an orchard-train checkpoint");
-  }
-  archive.read("resume_key", v);
-  nlohmann::json saved = nlohmann::json::parse(v.toStringRef(), nullptr, false);
-  for (const auto& [name, value] : resume_key.items()) {
-    if (!saved.contains(name) || saved[name] != value) {
-      return Status::InvalidArgument(
-          "--resume-from: " + path.string() + " was written with another " + name + " (" +
-          (saved.contains(name) ? saved[name].dump() : "none") + ", now " + value.dump() + ")");
-    }
-  }
-  Progress p;
-  auto read_int = [&](const char* key) { archive.read(key, v); return v.toInt(); };
-  auto read_double = [&](const char* key) { archive.read(key, v); return v.toDouble(); };
-  p.epoch = read_int("epoch");
-  p.batch = read_int("batch");
-  p.step = read_int("step");
-  p.loss_sum = read_double("loss_sum");
-  p.correct = read_int("correct");
-  p.seen = read_int("seen");
-  p.train_seconds = read_double("train_seconds");
-  p.best = read_double("best");
-  p.best_epoch = read_int("best_epoch");
-  p.bad_epochs = read_int("bad_epochs");
-  ORCHARD_RETURN_IF_ERROR(ReadState(archive, net, path));
-  torch::serialize::InputArchive optimizer_archive;
-  archive.read("optimizer", optimizer_archive);
-  optimizer.load(optimizer_archive);
-  return p;
 }
 
 // Loss and accuracy over a validation or test set.
@@ -389,96 +261,6 @@ std::optional<Score> Evaluate(Network& net, const std::function<torch::Tensor(in
     correct += logits.argmax(1).eq(y).sum().item<int64_t>();
   }
   return Score{loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
-}
-
-std::string NowIso() {
-  std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
-// Exports the network as model/model.pt + model/bundle.json and checks that
-// the written TorchScript gives the network's outputs.
-Status ExportBundle(Network& net, const fs::path& out, const FinetuneOptions& o, const Data& data,
-                    const PreprocessOptions& prep, const nlohmann::json& flags_json,
-                    const nlohmann::json& metrics, const std::string& which, int64_t epoch) {
-  fs::path dir = out / "model";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
-  net.To(torch::kCPU);
-  net.SetTraining(false, false);
-  ExportSpec spec;
-  spec.image_size = o.image_size;
-  spec.normalization = prep.normalization;
-  ORCHARD_RETURN_IF_ERROR(net.ExportTorchScript(dir / "model.pt", spec));
-
-  // The export must compute what the network computes.
-  PreprocessOptions raw = prep;
-  raw.normalization = {{0, 0, 0}, {1, 1, 1}};
-  std::vector<int64_t> probe = Slice(data.split.val, 0, 8);
-  torch::Tensor pixels = MakeBatch(data.set, probe, raw);
-  double diff = 0;
-  try {
-    torch::NoGradGuard no_grad;
-    torch::jit::Module loaded = torch::jit::load((dir / "model.pt").string());
-    torch::Tensor exported = loaded.forward({pixels}).toTensor();
-    torch::Tensor native = net.Head(net.Features(MakeBatch(data.set, probe, prep)));
-    diff = (exported - native).abs().max().item<double>();
-  } catch (const std::exception& e) {
-    std::string what = e.what();
-    return Status::Internal("the exported model does not run: " + what.substr(0, what.find('\n')));
-  }
-  if (!(diff <= 1e-4)) {
-    return Status::Internal("the exported model differs from the trained network by " +
-                            std::to_string(diff));
-  }
-  Result<std::string> sha = Sha256File((dir / "model.pt").string());
-  if (!sha.ok()) return sha.status();
-  const auto bytes = static_cast<int64_t>(fs::file_size(dir / "model.pt", ec));
-  const char* run_id = std::getenv("ORCHARD_RUN_ID");
-  nlohmann::json bundle = {
-      {"format", "orchard-bundle"},
-      {"version", 1},
-      {"created", NowIso()},
-      {"task", "image-classification"},
-      {"model", {{"file", "model.pt"}, {"kind", "torchscript"}}},
-      {"classes", data.set.class_names},
-      {"input",
-       {{"layout", "NCHW"}, {"dtype", "float32"}, {"channels", 3}, {"color", "RGB"},
-        {"height", o.image_size}, {"width", o.image_size},
-        {"scale", "pixel / 255"},
-        {"grayscale", "repeated over the three channels"},
-        {"resize", "bilinear, antialiased when shrinking, to height x width"},
-        {"normalization",
-         {{"mean", prep.normalization.mean}, {"std", prep.normalization.std},
-          {"inside_model", true}}}}},
-      {"output", {{"kind", "logits"}, {"classes", static_cast<int64_t>(data.set.class_names.size())}}},
-      {"source",
-       {{"run_id", run_id != nullptr ? nlohmann::json(run_id) : nlohmann::json(nullptr)},
-        {"trainer", "orchard-train finetune"}, {"weights", which}, {"epoch", epoch}}},
-      {"backbone", {{"name", o.backbone}, {"identity", net.identity()}, {"cut", o.cut},
-                    {"pretrained", o.pretrained}}},
-      {"data", {{"spec", o.data}, {"fingerprint", data.set.fingerprint},
-                {"train_images", data.split.train.size()}, {"val_images", data.split.val.size()}}},
-      {"flags", flags_json},
-      {"metrics", metrics},
-      {"versions", {{"libtorch", TORCH_VERSION}, {"compiler", __VERSION__}}},
-      {"files", {{"model.pt", {{"sha256", sha.value()}, {"bytes", bytes}}}}},
-      {"export_check", {{"max_abs_diff", diff}, {"images", probe.size()}}},
-  };
-  fs::path tmp = dir / "bundle.json.tmp";
-  {
-    std::ofstream f(tmp);
-    f << bundle.dump(2) << "\n";
-    if (!f) return Status::IoError("cannot write " + tmp.string());
-  }
-  fs::rename(tmp, dir / "bundle.json", ec);
-  if (ec) return Status::IoError("cannot write " + (dir / "bundle.json").string() + ": " + ec.message());
-  Log("export: " + (dir / "model.pt").string() + " (" + which + " weights, epoch " +
-      std::to_string(epoch) + "; TorchScript matches the network to " + Fixed(diff, 8) + ")");
-  return Status::Ok();
 }
 
 // The whole run after options are known; errors become messages in main.
@@ -600,12 +382,8 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
         torch::Tensor x = MakeBatch(data.set, images, prep,
                                     MixSeed(o.seed, epoch, static_cast<uint64_t>(p.batch) + 0x10000))
                               .to(device);
-        if (net.BackboneFrozen()) {
-          torch::NoGradGuard no_grad;
-          feats = net.Features(x);
-        } else {
-          feats = net.Features(x);
-        }
+        torch::AutoGradMode grad(!net.BackboneFrozen());  // no graph through a frozen backbone
+        feats = net.Features(x);
       }
       torch::Tensor logits = net.Head(feats);
       torch::Tensor loss = torch::nn::functional::cross_entropy(
@@ -629,18 +407,19 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
     if (!val) return stop_now();
     const double watched = watch_acc ? val->acc : val->loss;
     const bool improved = std::isnan(p.best) || (watch_acc ? watched > p.best : watched < p.best);
-    const double lr_now = base_lr[0] * ScheduleFactor(o, epoch, std::max<int64_t>(p.step - 1, 0), total_steps);
+    // The learning rates of the epoch's last step.
+    const double factor = ScheduleFactor(o, epoch, std::max<int64_t>(p.step - 1, 0), total_steps);
     std::vector<Reporter::Metric> metrics = {
         {"train_loss", p.loss_sum / static_cast<double>(p.seen)},
         {"train_acc", static_cast<double>(p.correct) / static_cast<double>(p.seen)},
         {"val_loss", val->loss},
         {"val_acc", val->acc},
-        {"lr", lr_now},
+        {"lr", base_lr[0] * factor},
         {"images_per_sec", static_cast<double>(p.seen) / std::max(p.train_seconds, 1e-9)},
         {"epoch_seconds", p.train_seconds},
     };
     if (base_lr.size() > 1) {
-      metrics.push_back({"backbone_lr", base_lr[1] * ScheduleFactor(o, epoch, std::max<int64_t>(p.step - 1, 0), total_steps)});
+      metrics.push_back({"backbone_lr", base_lr[1] * factor});
     }
     reporter.LogValues(p.step, epoch + 1, metrics);
     last_metrics = nlohmann::json::object();
@@ -650,11 +429,7 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
       p.best = watched;
       p.best_epoch = epoch + 1;
       p.bad_epochs = 0;
-      torch::serialize::OutputArchive best;
-      best.write("epoch", c10::IValue(epoch + 1));
-      best.write("metrics", c10::IValue(last_metrics.dump()));
-      WriteState(best, net);
-      ORCHARD_RETURN_IF_ERROR(WriteArchive(best, best_weights));
+      ORCHARD_RETURN_IF_ERROR(SaveBestWeights(best_weights, net, {epoch + 1, last_metrics}));
     } else {
       ++p.bad_epochs;
     }
@@ -678,22 +453,23 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
   int64_t export_epoch = p.epoch;
   nlohmann::json export_metrics = last_metrics;
   if (o.export_model == "best" && fs::exists(best_weights)) {
-    torch::serialize::InputArchive best;
-    best.load_from(best_weights.string());
-    c10::IValue v;
-    best.read("epoch", v);
-    export_epoch = v.toInt();
-    best.read("metrics", v);
-    export_metrics = nlohmann::json::parse(v.toStringRef());
-    ORCHARD_RETURN_IF_ERROR(ReadState(best, net, best_weights));
+    Result<BestWeights> best = LoadBestWeights(best_weights, net);
+    if (!best.ok()) return best.status();
+    export_epoch = best.value().epoch;
+    export_metrics = best.value().metrics;
     which = "best";
   }
   reporter.LogValues(p.step, std::nullopt,
                      {{std::string("best_") + o.early_stop_metric, p.best},
                       {"best_epoch", static_cast<double>(p.best_epoch)}});
   if (o.export_model != "none") {
-    ORCHARD_RETURN_IF_ERROR(ExportBundle(net, out, o, data, prep, flags_json, export_metrics, which,
-                                         export_epoch));
+    BundleSource source{&o, &data.set, &data.split, prep, flags_json, export_metrics, which,
+                        export_epoch};
+    Result<double> diff = ExportBundle(net, out, source);
+    if (!diff.ok()) return diff.status();
+    Log("export: " + (out / "model" / "model.pt").string() + " (" + which + " weights, epoch " +
+        std::to_string(export_epoch) + "; TorchScript matches the network to " +
+        Fixed(diff.value(), 8) + ")");
   }
   if (o.eval_test) {
     Result<ImageSet> test = LoadDataset(o.data, Part::kTest, o.test_limit);

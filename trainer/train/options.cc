@@ -20,7 +20,7 @@ void DeclareFinetuneFlags(flags::FlagSet* f) {
       .Range(0, 0.9);
   f->Int("split_seed", d.split_seed, "seed of the train/validation split (kept apart from --seed "
          "so every trial is scored on the same images)").Range(0, 9e15);
-  f->Bool("eval_test", d.eval_test, "evaluate the exported model on the dataset's test part");
+  f->Bool("eval_test", d.eval_test, "after training, evaluate the best (--export=final: the last) weights on the dataset's test part");
   f->Int("test_limit", d.test_limit, "test images to evaluate; 0 = all").Range(0, 1e9);
   f->Int("image_size", d.image_size, "images are resized to this square size").Range(32, 1024);
   f->String("mean", "", "per-channel mean after scaling to [0,1], e.g. 0.485,0.456,0.406; "
