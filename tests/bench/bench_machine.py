@@ -30,3 +30,24 @@ def machine(build, optuna_version):
             f"{sh('. /etc/os-release; echo $PRETTY_NAME')}, Linux {platform.release()}; "
             f"{compiler}, {build_type}; "
             f"Python {platform.python_version()}, Optuna {optuna_version}")
+
+
+def write_results(repo, name, heading, results):
+    """Puts `results` between the <!-- NAME:results:begin/end --> markers of
+    docs/benchmarks.md, or appends a section `heading` holding them."""
+    doc = os.path.join(repo, "docs", "benchmarks.md")
+    begin, end = f"<!-- {name}:results:begin -->", f"<!-- {name}:results:end -->"
+    try:
+        text = open(doc).read()
+    except FileNotFoundError:
+        text = ""
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + begin + "\n" + results + "\n" + end + tail
+    else:
+        text = (text.rstrip() + "\n\n" if text else "# Benchmarks\n\n") + \
+            f"## {heading}\n\n" + begin + "\n" + results + "\n" + end + "\n"
+    with open(doc, "w") as f:
+        f.write(text)
+    print(f"\nwrote the results into {doc}")

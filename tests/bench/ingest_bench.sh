@@ -214,6 +214,8 @@ B_WORK_FS=$(df -PT "$work" | awk 'NR == 2 { print $2 " (" $7 ")" }')
 export B_BUILD=$build B_REPO=$repo B_WRITE_DOC=$write_doc B_ORCHARD=$orchard
 "$py" - <<'EOF'
 import datetime, json, os, platform, re, statistics, subprocess, sys
+sys.path.insert(0, os.path.join(os.environ["B_REPO"], "tests", "bench"))
+import bench_machine
 
 e = os.environ
 floats = lambda k: [float(x) for x in e[k].split()]
@@ -324,20 +326,5 @@ results = "\n".join([
     f"(store open, run rows, environment and git probe, fork/exec, bookkeeping); "
     f"without it the ingest rate is {fmt(ingest_only)} points/s." + check,
 ])
-doc = os.path.join(e["B_REPO"], "docs", "benchmarks.md")
-begin, end = "<!-- ingest-bench:results:begin -->", "<!-- ingest-bench:results:end -->"
-try:
-    text = open(doc).read()
-except FileNotFoundError:
-    text = ""
-if begin in text and end in text:
-    head, rest = text.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    text = head + begin + "\n" + results + "\n" + end + tail
-else:
-    text = (text.rstrip() + "\n\n" if text else "# Benchmarks\n\n") + \
-        "## Ingest: metric points per second\n\n" + begin + "\n" + results + "\n" + end + "\n"
-with open(doc, "w") as f:
-    f.write(text)
-print(f"\nwrote the results into {doc}")
+bench_machine.write_results(e["B_REPO"], "ingest-bench", "Ingest: metric points per second", results)
 EOF
