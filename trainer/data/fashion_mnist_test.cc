@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "trainer/data/image_set.h"
-#include "trainer/data/test_util.h"
+#include "trainer/test_util.h"
 
 namespace orchard::trainer {
 namespace {

@@ -6,7 +6,7 @@
 #include <random>
 
 #include "trainer/data/image_set.h"
-#include "trainer/data/test_util.h"
+#include "trainer/test_util.h"
 
 namespace orchard::trainer {
 namespace {

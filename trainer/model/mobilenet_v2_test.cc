@@ -6,12 +6,11 @@
 #include <fstream>
 
 #include "trainer/model/run_command.h"
-#include "trainer/model/test_util.h"
+#include "trainer/test_util.h"
 
 namespace orchard::trainer {
 namespace {
 
-using testing::TempDir;
 
 // Keras weights for the units up to "block_3", written out from Keras's
 // naming (independently of mobilenet_v2.cc's tables), random values.
@@ -209,7 +208,7 @@ TEST(MobileNetV2, EmitTorchScriptMatchesForward) {
   const auto scripted = module.forward({x}).toTensor();
   EXPECT_LE((scripted - expected).abs().max().item<float>(), 1e-5);
 
-  TempDir dir;
+  TempFolder dir;
   const auto model_path = dir.path() / "backbone.pt";
   module.save(model_path.string());
   auto loaded = torch::jit::load(model_path.string());

@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "trainer/model/run_command.h"
-#include "trainer/model/test_util.h"
+#include "trainer/test_util.h"
 #include "trainer/model/tfjs_model.h"
 
 namespace orchard::trainer {
@@ -15,7 +15,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using testing::TempDir;
 
 const fs::path kSource = ORCHARD_SOURCE_DIR;
 
@@ -48,7 +47,7 @@ class PretrainedTest : public ::testing::Test {
     return {};
   }
 
-  TempDir cache_;
+  TempFolder cache_;
   PretrainedOptions options_;
 };
 
@@ -70,7 +69,7 @@ TEST_F(PretrainedTest, MatchesTensorflowJs) {
   const fs::path model_json = ConvertedModel();
   ASSERT_TRUE(fs::is_regular_file(model_json));
 
-  TempDir ref;
+  TempFolder ref;
   const std::vector<std::pair<std::string, std::string>> stages = {
       {"Conv1", "Conv1_relu"},
       {"block_3", "block_3_project_BN"},
@@ -175,7 +174,7 @@ TEST_F(PretrainedTest, DamagedArchiveIsRebuilt) {
 }
 
 TEST_F(PretrainedTest, EmptyFolderIsAClearError) {
-  TempDir empty;
+  TempFolder empty;
   PretrainedOptions options = options_;
   options.weights = empty.path();
   auto loaded = LoadPretrainedMobileNetV2(options);
@@ -192,7 +191,7 @@ TEST_F(PretrainedTest, EmptyFolderIsAClearError) {
 }
 
 TEST_F(PretrainedTest, CorruptWeightsAreAClearError) {
-  TempDir folder;
+  TempFolder folder;
   std::ofstream(folder.path() / "model.min.js") << "this is not javascript {";
   PretrainedOptions options = options_;
   options.weights = folder.path();

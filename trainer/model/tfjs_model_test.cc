@@ -5,14 +5,12 @@
 #include <cstring>
 
 #include "orchestrator/util/sha256.h"
-#include "trainer/model/test_util.h"
+#include "trainer/test_util.h"
 
 namespace orchard::trainer {
 namespace {
 
 using nlohmann::json;
-using testing::TempDir;
-using testing::WriteFile;
 
 template <typename T>
 std::string Bytes(std::initializer_list<T> values) {
@@ -50,7 +48,7 @@ class TfjsModelTest : public ::testing::Test {
     WriteFile(dir_.path() / "model.json", text);
     return dir_.path() / "model.json";
   }
-  TempDir dir_;
+  TempFolder dir_;
 };
 
 TEST_F(TfjsModelTest, DecodesEveryDtypeAcrossShards) {

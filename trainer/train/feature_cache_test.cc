@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "trainer/test_util.h"
+
 namespace orchard::trainer {
 namespace {
 
@@ -15,14 +17,8 @@ namespace fs = std::filesystem;
 
 class FeatureCacheTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("feature_cache_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
+  TempFolder folder_;
+  const fs::path& dir_ = folder_.path();
 };
 
 std::vector<float> Rows(const std::vector<int64_t>& rows, int64_t dim) {

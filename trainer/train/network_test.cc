@@ -11,19 +11,13 @@
 #include <gtest/gtest.h>
 #include <torch/script.h>
 
+#include "trainer/test_util.h"
 #include "trainer/train/preprocess.h"
 
 namespace orchard::trainer {
 namespace {
 
 namespace fs = std::filesystem;
-
-fs::path TestDir(const std::string& name) {
-  fs::path dir = fs::path(::testing::TempDir()) / ("network_test_" + std::to_string(getpid()) + "_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // Runs /usr/bin/python3 on `script`; returns its exit status, output in *out.
 int RunPython(const std::string& script, const fs::path& dir, std::string* out) {
@@ -126,7 +120,8 @@ TEST(NetworkTest, SameSeedSameHeadAndStateRoundTrips) {
 }
 
 TEST(NetworkTest, MobileNetExportRunsTheSameInCppAndPython) {
-  fs::path dir = TestDir("mobilenet_export");
+  TempFolder folder;
+  const fs::path& dir = folder.path();
   auto net = Network::Create(RandomMobileNet("block_6"));
   ASSERT_TRUE(net.ok());
   Network& n = *net.value();
@@ -145,14 +140,14 @@ TEST(NetworkTest, MobileNetExportRunsTheSameInCppAndPython) {
   torch::Tensor exported = loaded.forward({pixels}).toTensor();
   EXPECT_LE((exported - native).abs().max().item<double>(), 1e-4);
   EXPECT_LE(PythonMaxDiff(dir / "model.pt", pixels, native, dir), 1e-4);
-  fs::remove_all(dir);
 }
 
 // A torchvision ResNet-18 scripted by Debian's python3-torchvision (random
 // weights: this is about compatibility), fine-tuned a few steps with its head
 // replaced, exported, and run again in Python.
 TEST(NetworkTest, TorchScriptResNet18FineTunesAndExports) {
-  fs::path dir = TestDir("resnet18");
+  TempFolder folder;
+  const fs::path& dir = folder.path();
   std::string out;
   ASSERT_EQ(RunPython("import torch, torchvision\n"
                       "torch.manual_seed(0)\n"
@@ -212,11 +207,11 @@ TEST(NetworkTest, TorchScriptResNet18FineTunesAndExports) {
   EXPECT_LE(PythonMaxDiff(dir / "model.pt", x, native, dir), 1e-4);
   // The network itself still yields features after the export.
   EXPECT_EQ(n.Features(x).size(1), 512);
-  fs::remove_all(dir);
 }
 
 TEST(NetworkTest, BadTorchScriptFilesAreClearErrors) {
-  fs::path dir = TestDir("bad");
+  TempFolder folder;
+  const fs::path& dir = folder.path();
   NetworkOptions o;
   o.backbone = "torchscript:" + (dir / "missing.pt").string();
   Result<std::unique_ptr<Network>> missing = Network::Create(o);
@@ -240,7 +235,6 @@ TEST(NetworkTest, BadTorchScriptFilesAreClearErrors) {
   Result<std::unique_ptr<Network>> nohead = Network::Create(o);
   ASSERT_FALSE(nohead.ok());
   EXPECT_NE(nohead.status().message().find("no Linear layer"), std::string::npos);
-  fs::remove_all(dir);
 }
 
 }  // namespace
