@@ -81,14 +81,14 @@ Status SaveCheckpoint(const fs::path& path, const Network& net, torch::optim::Op
 
 Result<Progress> LoadCheckpoint(const fs::path& path, Network& net,
                                 torch::optim::Optimizer& optimizer,
-                                const nlohmann::json& resume_key) {
+                                const nlohmann::json& resume_key, const torch::Device& device) {
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) {
     return Status::NotFound("--resume-from: no checkpoint at " + path.string());
   }
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string());
+    archive.load_from(path.string(), device);
   } catch (const std::exception& e) {
     return Status::Corruption("--resume-from: " + path.string() +
                               " is not a readable checkpoint: " + FirstLine(e));

@@ -35,11 +35,13 @@ Status SaveCheckpoint(const std::filesystem::path& path, const Network& net,
                       const nlohmann::json& resume_key);
 
 // Restores `net` and `optimizer` from a checkpoint and returns the progress.
+// Tensors are loaded onto `device`, where the network already is, so the
+// optimiser's state (Adam's moments) lands beside its parameters.
 // A file that is missing, unreadable, not ours or written with other
 // settings is refused with a message naming it and the setting.
 Result<Progress> LoadCheckpoint(const std::filesystem::path& path, Network& net,
                                 torch::optim::Optimizer& optimizer,
-                                const nlohmann::json& resume_key);
+                                const nlohmann::json& resume_key, const torch::Device& device);
 
 // The best epoch's weights and the metrics it reported.
 struct BestWeights {

@@ -331,7 +331,7 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
   const nlohmann::json resume_key = ResumeKey(o, net, data);
   Progress p;
   if (!o.resume_from.empty()) {
-    Result<Progress> loaded = LoadCheckpoint(o.resume_from, net, *optimizer, resume_key);
+    Result<Progress> loaded = LoadCheckpoint(o.resume_from, net, *optimizer, resume_key, device);
     if (!loaded.ok()) return loaded.status();
     p = loaded.value();
     Log("resume: " + o.resume_from + " at epoch " + std::to_string(p.epoch + 1) + ", batch " +
