@@ -217,6 +217,14 @@ TEST(TrainerTest, ImageFoldersSkipUnreadableFilesAndBadFlagsAreClear) {
   json bundle = json::parse(ReadFile(dir / "run/model/bundle.json"));
   EXPECT_EQ(bundle["classes"], json({"class 0", "class 1", "class 2"}));
 
+  // A folder without a test part is refused before any training.
+  ProcResult no_test = RunProcess(Train({"--out=" + dir / "nt", "--data=" + dir / "images",
+                                         "--val_per_class=3", "--eval_test"}),
+                                  dir.path());
+  EXPECT_EQ(no_test.exit_code, 1);
+  EXPECT_NE(no_test.err.find("--eval_test"), std::string::npos) << no_test.err;
+  EXPECT_EQ(no_test.out.find("@orchard"), std::string::npos) << no_test.out;
+
   ProcResult unknown = RunProcess(Train({"--learning_rate=0.1"}), dir.path());
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("did you mean --lr"), std::string::npos) << unknown.err;

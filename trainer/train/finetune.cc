@@ -278,6 +278,13 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
   Result<Data> data_or = LoadData(o);
   if (!data_or.ok()) return data_or.status();
   Data data = std::move(data_or).value();
+  // Read the test part now: a dataset without one is refused before training, not after.
+  std::optional<ImageSet> test;
+  if (o.eval_test) {
+    Result<ImageSet> loaded = LoadDataset(o.data, Part::kTest, o.test_limit);
+    if (!loaded.ok()) return Status::InvalidArgument("--eval_test: " + loaded.status().message());
+    test = std::move(loaded).value();
+  }
 
   NetworkOptions net_options;
   net_options.backbone = o.backbone;
@@ -471,17 +478,15 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
         std::to_string(export_epoch) + "; TorchScript matches the network to " +
         Fixed(diff.value(), 8) + ")");
   }
-  if (o.eval_test) {
-    Result<ImageSet> test = LoadDataset(o.data, Part::kTest, o.test_limit);
-    if (!test.ok()) return test.status();
-    std::vector<int64_t> all(test.value().images.size());
+  if (test) {
+    std::vector<int64_t> all(test->images.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int64_t>(i);
     net.To(device);
-    torch::Tensor labels = LabelsOf(test.value(), all);
+    torch::Tensor labels = LabelsOf(*test, all);
     std::optional<Score> score = Evaluate(
         net,
         [&](int64_t begin, int64_t end) {
-          return net.Head(net.Features(MakeBatch(test.value(), Slice(all, begin, end), prep).to(device)));
+          return net.Head(net.Features(MakeBatch(*test, Slice(all, begin, end), prep).to(device)));
         },
         labels);
     if (!score) return stop_now();
