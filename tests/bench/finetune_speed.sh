@@ -198,7 +198,9 @@ print(f"machine: {machine}")
 if e["B_WRITE_DOC"] != "1":
     sys.exit(0)
 
-busy = max(loads) >= 0.5 or float(e["B_LOAD_BEFORE"].split()[0]) >= 0.5
+# The benchmark's own two threads hold the 1-minute load near 1-2; above
+# 2.5 other work was sharing the cores.
+busy = max(loads) >= 2.5 or float(e["B_LOAD_BEFORE"].split()[0]) >= 1.0
 lines = [
     f"Measured {when} on {machine}. {int(e['B_LPC']) * 10} training images, {e['B_SIZE']}×{e['B_SIZE']}, "
     f"batch {batch}, {epochs} epochs per run, the same thread count for both "
