@@ -241,7 +241,7 @@ def main():
                 "landing before SIGTERM), counted in the figures above: " + ("; ".join(over) if over else "none") + ".")
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    meta = (f"Measured {stamp} on {machine(a.build, opt_main['optuna'])}. Curves: {n} configurations × "
+    meta = (f"Measured {stamp} on {machine(a.build, 'Optuna ' + opt_main['optuna'])}. Curves: {n} configurations × "
             f"{max_t} epochs, recorded {data.get('recorded', '?')} ({data.get('recording_seconds', '?')} s). "
             f"Replay: {a.epoch_seconds} s per epoch. Load average (1, 5, 15 min) before / after: "
             f"{a.load_before} / {a.load_after}.")

@@ -12,8 +12,9 @@ def sh(cmd):
         return ""
 
 
-def machine(build, optuna_version):
-    """One line: CPU, cores, memory, OS, compiler and build type, Python and Optuna."""
+def machine(build, peer=None):
+    """One line: CPU, cores, memory, OS, compiler and build type, Python, and
+    the peer measured beside Orchard (e.g. "Optuna 3.1.0") when given."""
     cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1") or platform.processor()
     cache = {}
     try:
@@ -29,7 +30,7 @@ def machine(build, optuna_version):
     return (f"{cpu}, {os.cpu_count()} cores, {mem} GiB; "
             f"{sh('. /etc/os-release; echo $PRETTY_NAME')}, Linux {platform.release()}; "
             f"{compiler}, {build_type}; "
-            f"Python {platform.python_version()}, Optuna {optuna_version}")
+            f"Python {platform.python_version()}" + (f", {peer}" if peer else ""))
 
 
 def write_results(repo, name, heading, results):

@@ -220,7 +220,7 @@ same = not diffs
 print(f"metrics of the same trial in both sessions: {identical} of {compared} values identical"
       + ("" if same else f"; largest difference {max(d for _, d in diffs):.3g} ({', '.join(sorted({nm for nm, _ in diffs}))})"))
 print(f"load average before/after: {e['B_LOAD_BEFORE']} / {e['B_LOAD_AFTER']}")
-machine = bench_machine.machine(e["B_BUILD"], "-").replace(", Python", "; report in Python").replace(", Optuna -", "")
+machine = bench_machine.machine(e["B_BUILD"])
 print(f"machine: {machine}")
 if e["B_WRITE_DOC"] != "1":
     sys.exit(0)

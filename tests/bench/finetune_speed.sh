@@ -171,8 +171,8 @@ for name, unfreeze, threads in settings:
                   "info": p[0]["info"]})
 
 peer = table[0]["info"]
-machine = bench_machine.machine(e["B_BUILD"], "-").replace(
-    ", Optuna -", f", torch {torch.__version__} (python3-torch; orchard-train links the same libtorch)")
+machine = bench_machine.machine(
+    e["B_BUILD"], f"torch {torch.__version__} (python3-torch; orchard-train links the same libtorch)")
 when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 loads = [r["load"] for r in rows]
 def label(t):

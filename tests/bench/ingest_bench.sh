@@ -213,7 +213,7 @@ export B_LOAD_BEFORE="$load_before" B_LOAD_AFTER="$load_after" B_WORK_FS
 B_WORK_FS=$(df -PT "$work" | awk 'NR == 2 { print $2 " (" $7 ")" }')
 export B_BUILD=$build B_REPO=$repo B_WRITE_DOC=$write_doc B_ORCHARD=$orchard
 "$py" - <<'EOF'
-import datetime, json, os, platform, re, statistics, subprocess, sys
+import datetime, json, os, statistics, sys
 sys.path.insert(0, os.path.join(os.environ["B_REPO"], "tests", "bench"))
 import bench_machine
 
@@ -229,28 +229,9 @@ opt_tmpfs = json.loads(e["B_OPTUNA_TMPFS"]) if e["B_OPTUNA_TMPFS"] else None
 vs_optuna, vs_ceiling = orch / opt["points_per_s"], orch / ceil
 ingest_only = points / max(orch_secs - overhead, 1e-9)
 
-def sh(cmd):
-    try:
-        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
-    except Exception:
-        return ""
-
-cpu = sh("lscpu | sed -n 's/^Model name: *//p' | head -1") or platform.processor()
-cache = {}
-try:
-    for line in open(os.path.join(e["B_BUILD"], "CMakeCache.txt")):
-        m = re.match(r"(CMAKE_BUILD_TYPE|CMAKE_CXX_COMPILER):\w+=(.*)", line)
-        if m:
-            cache[m.group(1)] = m.group(2)
-except OSError:
-    pass
-compiler = sh(f"{cache.get('CMAKE_CXX_COMPILER', 'c++')} --version | head -1")
 import sqlite3
-machine = (f"{cpu}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB; "
-           f"{sh('. /etc/os-release; echo $PRETTY_NAME')}, Linux {platform.release()}; "
-           f"{compiler}, {cache.get('CMAKE_BUILD_TYPE', '?')}; SQLite {sqlite3.sqlite_version}; "
-           f"Python {opt['python']}, Optuna {opt['optuna']}, SQLAlchemy {opt['sqlalchemy']}; "
-           f"databases on {e['B_WORK_FS']}")
+machine = (bench_machine.machine(e["B_BUILD"], f"Optuna {opt['optuna']}, SQLAlchemy {opt['sqlalchemy']}") +
+           f"; SQLite {sqlite3.sqlite_version}; databases on {e['B_WORK_FS']}")
 when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 fmt = lambda x: f"{x:,.0f}"
 goal = lambda ok: "met" if ok else "NOT met"

@@ -351,7 +351,7 @@ def main():
         optuna_version = json.load(open(a.optuna_overhead))["version"]
     elif a.optuna_quality:
         optuna_version = json.load(open(a.optuna_quality))["version"]
-    mach = machine(a.build, optuna_version)
+    mach = machine(a.build, f"Optuna {optuna_version}")
     if a.orchard_overhead and a.optuna_overhead:
         res, console, goal = build_overhead(json.load(open(a.orchard_overhead)),
                                             json.load(open(a.optuna_overhead)), when, mach, load)

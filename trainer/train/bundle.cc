@@ -50,8 +50,7 @@ Result<double> ExportBundle(Network& net, const fs::path& out, const BundleSourc
     torch::Tensor native = net.Head(net.Features(MakeBatch(set, probe, prep)));
     diff = (exported - native).abs().max().item<double>();
   } catch (const std::exception& e) {
-    std::string what = e.what();
-    return Status::Internal("the exported model does not run: " + what.substr(0, what.find('\n')));
+    return Status::Internal("the exported model does not run: " + ErrorSummary(e));
   }
   if (!(diff <= 1e-4)) {
     return Status::Internal("the exported model differs from the trained network by " +

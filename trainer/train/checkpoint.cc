@@ -7,11 +7,6 @@ namespace fs = std::filesystem;
 
 constexpr char kCheckpointFormat[] = "orchard-train checkpoint 1";
 
-std::string FirstLine(const std::exception& e) {
-  std::string what = e.what();
-  return what.substr(0, what.find('\n'));
-}
-
 Status WriteArchive(torch::serialize::OutputArchive& archive, const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
@@ -20,7 +15,7 @@ Status WriteArchive(torch::serialize::OutputArchive& archive, const fs::path& pa
   try {
     archive.save_to(tmp.string());
   } catch (const std::exception& e) {
-    return Status::IoError("cannot write " + tmp.string() + ": " + FirstLine(e));
+    return Status::IoError("cannot write " + tmp.string() + ": " + ErrorSummary(e));
   }
   fs::rename(tmp, path, ec);
   if (ec) return Status::IoError("cannot rename to " + path.string() + ": " + ec.message());
@@ -91,7 +86,7 @@ Result<Progress> LoadCheckpoint(const fs::path& path, Network& net,
     archive.load_from(path.string(), device);
   } catch (const std::exception& e) {
     return Status::Corruption("--resume-from: " + path.string() +
-                              " is not a readable checkpoint: " + FirstLine(e));
+                              " is not a readable checkpoint: " + ErrorSummary(e));
   }
   c10::IValue v;
   if (!archive.try_read("format", v) || !v.isString() || v.toStringRef() != kCheckpointFormat) {
@@ -140,7 +135,7 @@ Result<BestWeights> LoadBestWeights(const fs::path& path, Network& net) {
   try {
     archive.load_from(path.string());
   } catch (const std::exception& e) {
-    return Status::Corruption("cannot read the best weights " + path.string() + ": " + FirstLine(e));
+    return Status::Corruption("cannot read the best weights " + path.string() + ": " + ErrorSummary(e));
   }
   BestWeights best;
   c10::IValue v;

@@ -74,9 +74,8 @@ std::vector<int64_t> Slice(const std::vector<int64_t>& v, int64_t begin, int64_t
 Result<torch::Device> ResolveDevice(const std::string& flag) {
   const bool cuda = torch::cuda::is_available();
   if (flag == "cuda" && !cuda) {
-    return Status::InvalidArgument("--device=cuda: no CUDA device is available (this libtorch " +
-                                   std::string(cuda ? "" : "has no CUDA or no GPU is visible") +
-                                   "); use --device=cpu or auto");
+    return Status::InvalidArgument("--device=cuda: no CUDA device is available (this libtorch "
+                                   "has no CUDA or no GPU is visible); use --device=cpu or auto");
   }
   if (flag == "cuda" || (flag == "auto" && cuda)) return torch::Device(torch::kCUDA, 0);
   return torch::Device(torch::kCPU);
@@ -515,8 +514,7 @@ int RunFinetune(const FinetuneOptions& options, const nlohmann::json& flags_json
   } catch (const std::exception& e) {
     // libtorch reports misuse (out of memory, a bad tensor shape in a user's
     // TorchScript model) by exceptions; their first line says what.
-    std::string what = e.what();
-    std::fprintf(stderr, "orchard-train: %s\n", what.substr(0, what.find('\n')).c_str());
+    std::fprintf(stderr, "orchard-train: %s\n", ErrorSummary(e).c_str());
     return kExitFailed;
   }
 }

@@ -10,12 +10,6 @@
 namespace orchard::trainer {
 namespace {
 
-// The first line of a c10::Error's message: the rest is a C++ backtrace.
-std::string FirstLine(const std::exception& e) {
-  std::string what = e.what();
-  return what.substr(0, what.find('\n'));
-}
-
 Normalization ImageNetNormalization() { return {{0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}}; }
 
 torch::Tensor ChannelTensor(const std::vector<double>& values) {
@@ -30,7 +24,7 @@ Status SaveJitModule(torch::jit::Module& module, const std::filesystem::path& pa
   try {
     module.save(tmp.string());
   } catch (const std::exception& e) {
-    return Status::IoError("cannot write TorchScript model " + tmp.string() + ": " + FirstLine(e));
+    return Status::IoError("cannot write TorchScript model " + tmp.string() + ": " + ErrorSummary(e));
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
@@ -128,7 +122,7 @@ class MobileNetNetwork : public Network {
       module.eval();
       return SaveJitModule(module, path);
     } catch (const std::exception& e) {
-      return Status::Internal("cannot build the TorchScript model: " + FirstLine(e));
+      return Status::Internal("cannot build the TorchScript model: " + ErrorSummary(e));
     }
   }
 
@@ -153,7 +147,7 @@ class TorchScriptNetwork : public Network {
       module = torch::jit::load(file.string());
     } catch (const std::exception& e) {
       return Status::InvalidArgument("--backbone: " + file.string() +
-                                     " is not a TorchScript model: " + FirstLine(e));
+                                     " is not a TorchScript model: " + ErrorSummary(e));
     }
     // The classifier is the last Linear layer in module order.
     std::string head_path;
@@ -255,7 +249,7 @@ class TorchScriptNetwork : public Network {
       wrapper.eval();
       status = SaveJitModule(wrapper, path);
     } catch (const std::exception& e) {
-      status = Status::Internal("cannot build the TorchScript model: " + FirstLine(e));
+      status = Status::Internal("cannot build the TorchScript model: " + ErrorSummary(e));
     }
     head_layer_.setattr("weight", identity_weight);
     head_layer_.setattr("bias", identity_bias);
@@ -288,6 +282,11 @@ class TorchScriptNetwork : public Network {
 };
 
 }  // namespace
+
+std::string ErrorSummary(const std::exception& e) {
+  std::string what = e.what();
+  return what.substr(0, what.find('\n'));
+}
 
 Network::Network(NetworkOptions options) : options_(std::move(options)) {}
 

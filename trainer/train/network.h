@@ -48,6 +48,10 @@ struct ExportSpec {
   Normalization normalization;
 };
 
+// The first line of an exception's message: libtorch's errors append a C++
+// backtrace that means nothing to a user.
+std::string ErrorSummary(const std::exception& e);
+
 class Network {
  public:
   static Result<std::unique_ptr<Network>> Create(const NetworkOptions& options);
