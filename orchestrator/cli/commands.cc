@@ -21,6 +21,12 @@ const std::vector<CommandDef>& Commands() {
       {"tag", "Add or remove tags on runs", AddTagCommand},
       {"note", "Set or show a run's notes", AddNoteCommand},
       {"delete", "Delete runs and their artifacts", AddDeleteCommand},
+      {"export", "Copy a run's model into a checked, self-describing bundle", AddExportCommand},
+      {"infer", "Run a bundle over many images: sharded, parallel, resumable", AddInferCommand},
+      {"rerun", "Re-execute a recorded run from its code snapshot; --verify it reproduces",
+       AddRerunCommand},
+      {"archive", "Write runs (or a tune) into one portable file", AddArchiveCommand},
+      {"import", "Load archives written by `orchard archive` into this store", AddImportCommand},
   };
   return kCommands;
 }
@@ -83,7 +89,10 @@ int RunCli(int argc, char** argv) {
     }
   }
   // Global options are accepted anywhere before `--` (CLI11 only takes them
-  // before the subcommand); they are lifted out here.
+  // before the subcommand); they are lifted out here. `orchard infer` has a
+  // --format of its own (jsonl|csv), which stays with it.
+  const char* command_word = FirstCommandWord(argc, argv);
+  const bool own_format = command_word != nullptr && std::string(command_word) == "infer";
   for (size_t i = 1; i < args.size();) {
     std::string a = args[i];
     std::string* target = nullptr;
@@ -91,6 +100,7 @@ int RunCli(int argc, char** argv) {
     size_t take = 0;
     for (auto [name, field] : {std::pair{"--home", &ctx.home_flag}, {"--format", &ctx.format}}) {
       std::string n = name;
+      if (own_format && n == "--format") continue;
       if (a == n && i + 1 < args.size()) {
         target = field, value = args[i + 1], take = 2;
       } else if (a.rfind(n + "=", 0) == 0) {

@@ -53,5 +53,10 @@ void AddNoteCommand(CLI::App&, Context&, Action&);
 void AddDeleteCommand(CLI::App&, Context&, Action&);
 void AddTuneCommand(CLI::App&, Context&, Action&);
 void AddTunesCommand(CLI::App&, Context&, Action&);
+void AddExportCommand(CLI::App&, Context&, Action&);
+void AddInferCommand(CLI::App&, Context&, Action&);
+void AddRerunCommand(CLI::App&, Context&, Action&);
+void AddArchiveCommand(CLI::App&, Context&, Action&);
+void AddImportCommand(CLI::App&, Context&, Action&);
 
 }  // namespace orchard::cli

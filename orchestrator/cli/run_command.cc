@@ -6,6 +6,8 @@
 
 #include "flags/flag.h"
 #include "flags/flag_value.h"
+#include "orchestrator/ci/gates.h"
+#include "orchestrator/ci/report.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/exec/run_launcher.h"
 #include "orchestrator/util/clock.h"
@@ -25,6 +27,8 @@ struct RunOptions {
   bool no_snapshot = false;
   std::string source;
   std::vector<std::string> flag_args;  // from --flag name=value
+  std::vector<std::string> expects;    // --expect
+  std::string junit, summary;          // report files
 };
 
 // "--lr=0.1", "lr=0.1" or (from --flag) "lr=0.1" -> flags[lr] = 0.1
@@ -71,6 +75,11 @@ Status DoRun(Context& ctx, const RunOptions& opt, const std::vector<std::string>
   req.snapshot = !opt.no_snapshot;
   req.echo = !opt.quiet;
   req.grace_seconds = opt.grace;
+  // Gates and report paths are checked before the run, so a typo costs no training.
+  const double t0 = NowSeconds();
+  auto expectations = ci::CompileExpectations(opt.expects, t0);
+  if (!expectations.ok()) return expectations.status();
+  ORCHARD_RETURN_IF_ERROR(ci::CheckReportPaths(opt.junit, opt.summary));
 
   auto home = ctx.Home();
   if (!home.ok()) return home.status();
@@ -101,7 +110,23 @@ Status DoRun(Context& ctx, const RunOptions& opt, const std::vector<std::string>
     case store::RunStatus::kCancelled: ctx.exit_code = kExitCancelled; break;
     default: ctx.exit_code = kExitFailed;
   }
-  return Status::Ok();
+  ci::Report report;
+  report.suite = "orchard run";
+  auto gates = ci::CheckGates(**store, outcome->run_id, outcome->status, *expectations,
+                              NowSeconds(), std::cerr);
+  if (!gates.ok()) return gates.status();
+  report.gates = std::move(gates).value();
+  if (ctx.exit_code == kExitOk) {
+    for (const auto& g : report.gates) {
+      if (!g.passed) ctx.exit_code = kExitFailed;
+    }
+  }
+  if (opt.junit.empty() && opt.summary.empty()) return Status::Ok();
+  auto rr = ci::LoadReportRun(**store, outcome->run_id, "", NowSeconds());
+  if (!rr.ok()) return rr.status();
+  report.runs.push_back(std::move(rr).value());
+  report.time = NowSeconds() - t0;
+  return ci::WriteReports(report, opt.junit, opt.summary);
 }
 
 }  // namespace
@@ -133,6 +158,13 @@ void AddRunCommand(CLI::App& app, Context& ctx, Action& action) {
   app.add_option("--flag,-f", opt->flag_args,
                  "A trainer flag as name=value, for names that clash with these options")
       ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--expect", opt->expects,
+                 "A filter the finished run must match, e.g. 'val_acc >= 0.85' (repeatable); "
+                 "exit code 1 when one fails")
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--junit", opt->junit, "Write a JUnit XML report of the run and its gates");
+  app.add_option("--summary", opt->summary,
+                 "Write a Markdown summary (for a pull-request comment)");
   app.callback([&ctx, &action, &app, opt] {
     std::vector<std::string> extras = app.remaining();
     action = [&ctx, opt, extras] { return DoRun(ctx, *opt, extras); };

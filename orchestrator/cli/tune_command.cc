@@ -5,6 +5,8 @@
 #include <memory>
 
 #include "flags/tune_spec.h"
+#include "orchestrator/ci/gates.h"
+#include "orchestrator/ci/report.h"
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/cli/table.h"
 #include "orchestrator/cli/view_format.h"
@@ -33,6 +35,8 @@ struct TuneCliOptions {
   bool echo = false;
   std::string resume_ref;
   CLI::Option* resume = nullptr;
+  std::vector<std::string> expects;  // gates on the best trial
+  std::string junit, summary;        // report files
 };
 
 Status ApplyOverrides(const TuneCliOptions& o, flags::TuneSpec& spec) {
@@ -140,10 +144,55 @@ Status PrintTopTrials(store::SqliteRunStore& store, const flags::TuneSpec& spec,
   return Status::Ok();
 }
 
+// Gates on the best trial and the JUnit / Markdown reports of the session.
+Status CheckAndReport(Context& ctx, const TuneCliOptions& o, store::SqliteRunStore& store,
+                      const tune::TuneResult& result,
+                      const std::vector<ci::Expectation>& expectations, double t0) {
+  ci::Report report;
+  report.suite = "orchard tune " + o.spec_path;
+  const std::string& best = result.best_run_id;
+  auto best_status = store::RunStatus::kCompleted;
+  if (result.tune.status == "cancelled") best_status = store::RunStatus::kCancelled;
+  auto gates = ci::CheckGates(store, best, best_status, expectations, NowSeconds(), std::cerr);
+  if (!gates.ok()) return gates.status();
+  report.gates = std::move(gates).value();
+  if (ctx.exit_code == kExitOk) {
+    for (const auto& g : report.gates) {
+      if (!g.passed) ctx.exit_code = kExitFailed;
+    }
+  }
+  if (o.junit.empty() && o.summary.empty()) return Status::Ok();
+  store::RunQuery q;
+  q.where_sql = "r.tune_id = ?";
+  q.params = {store::SqlParam(result.tune.id)};
+  q.order_sql = "r.seq ASC";
+  auto runs = store.ListRuns(q);
+  if (!runs.ok()) return runs.status();
+  const double now = NowSeconds();
+  // The best trial first, then the others in the order they ran.
+  if (!best.empty()) {
+    auto rr = ci::LoadReportRun(store, best, "best", now);
+    if (!rr.ok()) return rr.status();
+    report.runs.push_back(std::move(rr).value());
+  }
+  for (const auto& r : *runs) {
+    if (r.id == best) continue;
+    auto rr = ci::LoadReportRun(store, r.id, "", now);
+    if (!rr.ok()) return rr.status();
+    report.runs.push_back(std::move(rr).value());
+  }
+  report.time = now - t0;
+  return ci::WriteReports(report, o.junit, o.summary);
+}
+
 Status DoTune(Context& ctx, const TuneCliOptions& o) {
   auto spec = flags::LoadTuneSpec(o.spec_path);
   if (!spec.ok()) return spec.status();
   ORCHARD_RETURN_IF_ERROR(ApplyOverrides(o, *spec));
+  const double t0 = NowSeconds();
+  auto expectations = ci::CompileExpectations(o.expects, t0);
+  if (!expectations.ok()) return expectations.status();
+  ORCHARD_RETURN_IF_ERROR(ci::CheckReportPaths(o.junit, o.summary));
   auto format = ctx.OutputFormat();
   if (!format.ok()) return format.status();
   auto home = ctx.Home();
@@ -180,7 +229,7 @@ Status DoTune(Context& ctx, const TuneCliOptions& o) {
   } else if (result->completed == 0) {
     ctx.exit_code = kExitFailed;
   }
-  return Status::Ok();
+  return CheckAndReport(ctx, o, **store, *result, *expectations, t0);
 }
 
 }  // namespace
@@ -208,6 +257,13 @@ void AddTuneCommand(CLI::App& app, Context& ctx, Action& action) {
                   ->expected(0, 1);
   app.add_flag("--new", o->new_session, "Start a new session even if one can be resumed");
   app.add_flag("--echo", o->echo, "Copy the trainers' output to ours");
+  app.add_option("--expect", o->expects,
+                 "A filter the best trial must match, e.g. 'val_acc >= 0.85' (repeatable); "
+                 "exit code 1 when one fails")
+      ->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("--junit", o->junit, "Write a JUnit XML report of the trials and gates");
+  app.add_option("--summary", o->summary,
+                 "Write a Markdown summary (for a pull-request comment)");
   app.callback([&ctx, &action, o] { action = [&ctx, o] { return DoTune(ctx, *o); }; });
 }
 

@@ -11,6 +11,7 @@
 #include <boost/process/extend.hpp>
 #include <boost/process/posix.hpp>
 #include <cerrno>
+#include <filesystem>
 
 namespace bp = boost::process;
 
@@ -65,6 +66,10 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchSpec& spec
       return Status::NotFound("command not found: " + exe + " (not on PATH)");
     }
     exe = found.string();
+  } else if (exe.front() != '/' && !spec.cwd.empty()) {
+    // A relative path ("./train.sh") names a file in the child's folder, as
+    // a shell started there would find it, not one in ours.
+    exe = (std::filesystem::path(spec.cwd) / exe).string();
   }
   if (access(exe.c_str(), X_OK) != 0) {
     return Status::InvalidArgument("cannot execute " + exe + ": " + strerror(errno));
