@@ -51,14 +51,14 @@ struct JointDim {
 };
 
 // Optuna 3.1's multivariate TPE uses sigma0_magnitude 0.2 with the magic
-// clip; Orchard's default is a narrower bandwidth without the clip (see
-// TpeOptions::joint for why).
+// clip; Orchard's default is a narrower bandwidth (0.07) without the clip
+// (see TpeOptions::joint for why).
 struct JointParzenOptions {
   // prior_weight, consider_magic_clip and normalize_density apply as in
   // parzen.h; consider_endpoints does not (the bandwidths are not gaps).
   ParzenOptions parzen{.consider_magic_clip = false};
   // The bandwidth's scale in units of each range (Optuna's SIGMA0_MAGNITUDE).
-  double sigma0_magnitude = 0.1;
+  double sigma0_magnitude = 0.07;
 };
 
 class MultivariateParzen {

@@ -2,7 +2,8 @@
 // multivariate=True: the expected numbers below were printed by Optuna
 // itself (prior_weight 1, default_weights, no endpoints) for the same
 // observations, with its settings (SIGMA0_MAGNITUDE 0.2, magic clip) and with
-// Orchard's (SIGMA0_MAGNITUDE patched to 0.1, consider_magic_clip False).
+// Orchard's (SIGMA0_MAGNITUDE patched to 0.07, and to the earlier 0.1,
+// consider_magic_clip False).
 #include "orchestrator/search/multivariate_parzen.h"
 
 #include <cmath>
@@ -70,7 +71,20 @@ TEST(MultivariateParzenTest, MatchesOptunaMultivariate) {
 
 TEST(MultivariateParzenTest, MatchesOptunaWithOrchardsBandwidth) {
   std::vector<JointDim> dims = MixedDims();
-  MultivariateParzen pe(dims, MixedObservations());  // the defaults: 0.1, no clip
+  MultivariateParzen pe(dims, MixedObservations());  // the defaults: 0.07, no clip
+  // 0.07 * 4^(-1/8) * range, not clipped.
+  EXPECT_NEAR(pe.sigma(0), 0.5886274906776002, 1e-12);
+  EXPECT_NEAR(pe.sigma(1), 0.40660946560822014, 1e-12);
+  EXPECT_NEAR(pe.sigma(2), 0.3531764944065601, 1e-12);
+  EXPECT_NEAR(pe.sigma(0, 4), 10.0, 1e-12);  // the prior's stays the range
+  ExpectLogPdf(pe, MixedPoints(), {-3.4376516488518334, -4.462251867243164, -4.682051781522403});
+}
+
+TEST(MultivariateParzenTest, MatchesOptunaWithOrchardsEarlierBandwidth) {
+  std::vector<JointDim> dims = MixedDims();
+  JointParzenOptions o;
+  o.sigma0_magnitude = 0.1;  // Orchard's default before the 0.07
+  MultivariateParzen pe(dims, MixedObservations(), o);
   EXPECT_NEAR(pe.sigma(0), 0.8408964152537146, 1e-12);
   EXPECT_NEAR(pe.sigma(1), 0.5808706651546002, 1e-12);
   EXPECT_NEAR(pe.sigma(2), 0.5045378491522288, 1e-12);

@@ -284,7 +284,7 @@ nlohmann::json TpeSampler::SuggestJoint(int64_t trial_number,
   // Candidates drawn jointly from l, realised (ints rounded) and scored
   // where they land, in model space; the trainer-facing values kept aside.
   Rng rng = Rng::For(seed_, trial_number, 0);
-  const size_t n_candidates = static_cast<size_t>(std::max(1, options_.n_ei_candidates));
+  const size_t n_candidates = static_cast<size_t>(std::max(1, options_.n_joint_candidates));
   const size_t width = dims.size();
   candidates_.resize(n_candidates * width);
   std::vector<double> values(n_candidates * width);

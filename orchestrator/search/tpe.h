@@ -5,17 +5,18 @@
 //
 // For trial n: the scored trials of the history are ranked best first and
 // split into the gamma(count) best ("below", l) and the rest ("above", g).
-// Parzen estimators are fitted to the two groups, 24 candidates are drawn
-// from l, and the one maximising log l(x) - log g(x) is suggested (the first
-// on ties). Two ways to model the groups (TpeOptions::multivariate):
+// Parzen estimators are fitted to the two groups, candidates are drawn from
+// l, and the one maximising log l(x) - log g(x) is suggested (the first on
+// ties). Two ways to model the groups (TpeOptions::multivariate):
 //
 //   - multivariate (the default): one joint estimator over every dimension
 //     (multivariate_parzen.h, as Optuna's multivariate=True and BOHB): each
 //     good trial is one product kernel, so candidates keep the combinations
 //     that scored well together, and a candidate is scored as a whole. Its
-//     bandwidth is half Optuna's (see TpeOptions::joint).
-//   - independent: one estimator per dimension (parzen.h), candidates drawn
-//     and scored per dimension: exactly Optuna 3.1's default sampler
+//     bandwidth is about a third of Optuna's and it scores 48 candidates,
+//     not 24 (see TpeOptions::joint and n_joint_candidates).
+//   - independent: one estimator per dimension (parzen.h), 24 candidates
+//     drawn and scored per dimension: exactly Optuna 3.1's default sampler
 //     (magic clip, no endpoints).
 //
 // Dimensions: uniform (linear), loguniform (in log space), int (bins of 1
@@ -45,7 +46,7 @@
 // Deterministic: the random stream for trial n is Rng::For(seed, n, 0)
 // (multivariate) or Rng::For(seed, n, d + 1) for dimension d (independent),
 // so the same records give the same suggestion in any order. Cost per
-// suggestion O(n + 24 n D) multivariate (D dimensions; a linear int's bin
+// suggestion O(n + 48 n D) multivariate (D dimensions; a linear int's bin
 // masses once per distinct candidate value), O(n log n + 24 n) per
 // dimension independent.
 #pragma once
@@ -65,17 +66,22 @@ struct TpeOptions {
   bool maximize = true;                 // the objective's goal
   bool pruned_maximize = true;          // the early-stopping metric's goal
   int n_startup_trials = 10;
+  // Candidates per dimension of the independent model (Optuna's 24).
   int n_ei_candidates = 24;
   // Multivariate TPE (the default): one joint estimator over all dimensions
-  // (multivariate_parzen.h), configured by `joint`. false: one independent
-  // estimator per dimension, configured by `parzen` (Optuna 3.1's default
-  // sampler).
+  // (multivariate_parzen.h), configured by `joint`, scoring
+  // n_joint_candidates joint candidates. false: one independent estimator
+  // per dimension, configured by `parzen` (Optuna 3.1's default sampler).
   bool multivariate = true;
-  // The joint estimator's bandwidth is half Optuna's (sigma0_magnitude 0.1,
-  // not 0.2) and not clipped from below: on tests/bench/search_quality's
-  // three functions this found better values than both the independent
-  // sampler and Optuna's multivariate settings, at 30, 60, 100 and 200
-  // trials (docs/benchmarks.md, "Search quality").
+  // The joint estimator's bandwidth is about a third of Optuna's
+  // (sigma0_magnitude 0.07, not 0.2) and not clipped from below, and it
+  // scores 48 candidates: on tests/bench/search_quality's three functions,
+  // over 1,000 seeds, this found better values than the independent sampler,
+  // Optuna's multivariate settings and Orchard's earlier default (0.1, 24
+  // candidates) at 60, 100 and 200 trials; at 30 trials too, except on
+  // train_like, where the earlier default and Optuna's multivariate settings
+  // do a little better (docs/benchmarks.md, "Search quality").
+  int n_joint_candidates = 48;
   JointParzenOptions joint;
   ParzenOptions parzen;
 };

@@ -264,10 +264,36 @@ TEST_P(TpeTest, BeatsRandomSearchOnAMixedFunction) {
 TEST(TpeDefaultsTest, MultivariateIsTheDefault) {
   TpeOptions options;
   EXPECT_TRUE(options.multivariate);
-  EXPECT_EQ(options.n_ei_candidates, 24);
-  EXPECT_EQ(options.joint.sigma0_magnitude, 0.1);
+  EXPECT_EQ(options.n_ei_candidates, 24);  // the independent model's, as Optuna's
+  EXPECT_EQ(options.n_joint_candidates, 48);
+  EXPECT_EQ(options.joint.sigma0_magnitude, 0.07);
   EXPECT_FALSE(options.joint.parzen.consider_magic_clip);
   EXPECT_TRUE(options.parzen.consider_magic_clip);  // the independent model's, as Optuna's
+}
+
+TEST(TpeModelsTest, EachModelScoresItsOwnCandidateCount) {
+  // The joint model scores n_joint_candidates, the independent one
+  // n_ei_candidates: each count changes its own model's suggestions only.
+  TpeSampler reference = MakeTpe(true, MixedSpace(), 5);
+  std::vector<TrialRecord> history = RunSession(reference, 30, MixedScore);
+  auto suggest = [&](bool multivariate, int joint, int ei) {
+    TpeOptions options;
+    options.multivariate = multivariate;
+    options.maximize = options.pruned_maximize = false;
+    options.n_joint_candidates = joint;
+    options.n_ei_candidates = ei;
+    TpeSampler s(MixedSpace(), 5, std::nullopt, options);
+    std::vector<json> out;
+    for (int64_t n = 20; n < 30; ++n) {
+      std::vector<TrialRecord> h(history.begin(), history.begin() + n);
+      out.push_back(*s.Suggest(n, h));
+    }
+    return out;
+  };
+  EXPECT_EQ(suggest(true, 48, 24), suggest(true, 48, 1));
+  EXPECT_NE(suggest(true, 48, 24), suggest(true, 1, 24));
+  EXPECT_EQ(suggest(false, 48, 24), suggest(false, 1, 24));
+  EXPECT_NE(suggest(false, 48, 24), suggest(false, 48, 1));
 }
 
 TEST(TpeModelsTest, TheTwoModelsDrawDifferently) {

@@ -22,12 +22,15 @@
 #   --more-seeds=N   search quality: also compare over N seeds (Optuna runs
 #                    them too: about 3 s of Optuna per seed; default off)
 #   --variants       search quality: also tabulate Orchard's TPE models
-#                    (default, independent, Optuna's multivariate settings)
-#                    at 30, 60, 100 and 200 trials over 300 seeds
+#                    (default, earlier default, independent, Optuna's
+#                    multivariate settings) at 30, 60, 100 and 200 trials
+#   --variant-seeds=N  seeds per model and budget for --variants (default
+#                    1000; several minutes)
 #   --skip-overhead  run only the search-quality benchmark
 #   --skip-quality   run only the overhead benchmark
 #   --write-doc      rewrite the "Sampler overhead" and "Search quality"
-#                    sections of docs/benchmarks.md
+#                    sections of docs/benchmarks.md (only the section of each
+#                    benchmark that ran)
 #
 # Builds nothing. Takes about three minutes, nearly all of it Optuna.
 set -euo pipefail
@@ -42,6 +45,7 @@ orchard_seeds=1000
 trials=60
 more_seeds=0
 variants=0
+variant_seeds=1000
 overhead=1
 quality=1
 write_doc=0
@@ -54,6 +58,7 @@ for arg in "$@"; do
     --trials=*) trials=${arg#*=} ;;
     --more-seeds=*) more_seeds=${arg#*=} ;;
     --variants) variants=1 ;;
+    --variant-seeds=*) variant_seeds=${arg#*=} ;;
     --skip-overhead) overhead=0 ;;
     --skip-quality) quality=0 ;;
     --write-doc) write_doc=1 ;;
@@ -63,7 +68,7 @@ for arg in "$@"; do
        build=$arg ;;
   esac
 done
-for v in reps optuna_reps seeds orchard_seeds trials; do
+for v in reps optuna_reps seeds orchard_seeds trials variant_seeds; do
   if ! [[ "${!v}" =~ ^[0-9]+$ ]] || (( ${!v} < 1 )); then
     echo "search_bench: --${v//_/-} needs a positive integer, got '${!v}'" >&2; exit 2
   fi
@@ -123,11 +128,12 @@ json.dump(d, sys.stdout)' "$scratch/optuna_more.json" "$seeds" > "$scratch/optun
   fi
   args+=(--orchard-quality "$scratch/orchard_quality.json" --optuna-quality "$scratch/optuna_quality.json")
   if (( variants )); then
-    echo "search_bench: Orchard's TPE models at 30, 60, 100 and 200 trials (300 seeds)..." >&2
+    echo "search_bench: Orchard's TPE models at 30, 60, 100 and 200 trials ($variant_seeds seeds)..." >&2
     vfiles=()
     for t in 30 60 100 200; do
-      "$bin" --seeds=300 --trials="$t" \
-        --methods=tpe,tpe_independent,tpe_multivariate:sigma0=0.2:clip=1 > "$scratch/variants_$t.json"
+      "$bin" --seeds="$variant_seeds" --trials="$t" \
+        --methods=tpe,tpe_multivariate:sigma0=0.1:ei=24,tpe_independent,tpe_multivariate:sigma0=0.2:clip=1:ei=24 \
+        > "$scratch/variants_$t.json"
       vfiles+=("$scratch/variants_$t.json")
     done
     args+=(--orchard-variants "${vfiles[@]}")

@@ -25,12 +25,14 @@
 // (MakeSampler's defaults). Variants of the TPE, to compare its options:
 //   tpe_independent   one estimator per dimension (Optuna 3.1's default)
 //   tpe_multivariate  the joint estimator (multivariate_parzen.h; Orchard's
-//                     default); tpe_multivariate:sigma0=0.2:clip=1 has
-//                     Optuna 3.1's multivariate=True settings
+//                     default); tpe_multivariate:sigma0=0.2:clip=1:ei=24 has
+//                     Optuna 3.1's multivariate=True settings, and
+//                     tpe_multivariate:sigma0=0.1:ei=24 Orchard's earlier
+//                     default
 // each optionally followed by options separated by ':', e.g.
-// tpe_multivariate:ei=64:sigma0=0.3 (ei = n_ei_candidates, sigma0 =
-// sigma0_magnitude, prior = prior_weight, clip = consider_magic_clip 0/1,
-// startup = n_startup_trials).
+// tpe_multivariate:ei=64:sigma0=0.3 (ei = candidates: n_joint_candidates or
+// n_ei_candidates, sigma0 = sigma0_magnitude, prior = prior_weight, clip =
+// consider_magic_clip 0/1, startup = n_startup_trials).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -161,7 +163,8 @@ std::unique_ptr<orchard::search::Sampler> Variant(const std::string& method,
     orchard::search::ParzenOptions& parzen =
         options.multivariate ? options.joint.parzen : options.parzen;
     if (k == "ei") {
-      options.n_ei_candidates = static_cast<int>(v);
+      (options.multivariate ? options.n_joint_candidates : options.n_ei_candidates) =
+          static_cast<int>(v);
     } else if (k == "sigma0") {
       options.joint.sigma0_magnitude = v;
     } else if (k == "prior") {
