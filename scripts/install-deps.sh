@@ -13,7 +13,7 @@ packages=(
   dataset-fashion-mnist
   # tests and benchmarks: the peers run side by side; torchvision exports the
   # ResNet-18 the TorchScript-backbone test fine-tunes, PIL writes test images
-  python3 python3-torch python3-torchvision python3-pil python3-optuna
+  python3 python3-torch python3-torchvision python3-pil python3-optuna python3-pandas
 )
 
 # Node.js and npm install the pinned front-end and model packages (package.json).

@@ -8,7 +8,8 @@
 # labelled images per class: TPE chooses how much of the backbone to train and
 # the learning rates, ASHA prunes weak trials, two trials run at a time. Then
 # the same network is trained from scratch on the same 300 labels, and the two
-# test accuracies are shown side by side.
+# test accuracies are shown side by side. Last, the tuning's best model is
+# exported as a bundle and run over 2,000 test images saved as PNG files.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
@@ -41,6 +42,15 @@ echo "   (test_acc: the first 2,000 Fashion-MNIST test images, which no run trai
   --columns id,name,flags.pretrained,flags.unfreeze,metrics.val_acc.max,metrics.test_acc
 
 echo
+echo "== orchard export: the tuning's best run becomes a bundle; orchard infer runs it over files =="
+rm -rf bundle-best predictions.jsonl predictions.jsonl.parts   # this session's, not the last one's
+"$orchard" export --tune "$tune" --output bundle-best
+/usr/bin/python3 test_images.py write test-images 2000
+"$orchard" infer bundle-best --input test-images --output predictions.jsonl --top-k 3 --workers 2 --shards 4
+/usr/bin/python3 test_images.py score predictions.jsonl
+echo "   (the same 2,000 images as the runs' test_acc above: the exported model gives the same accuracy)"
+
+echo
 echo "Results are in $PWD/.orchard/orchard.db (run folders, checkpoints and the exported"
 echo "model bundles in $PWD/.orchard/runs/)."
 echo "Look closer:  cd $PWD"
@@ -48,3 +58,5 @@ echo "              $orchard runs 'tune = $tune' --sort -metrics.val_acc.last"
 echo "              $orchard show $best        # the best fine-tuned run"
 echo "              $orchard show $scratch        # the scratch baseline"
 echo "              $orchard compare $best $scratch"
+echo "The best model: $PWD/bundle-best (bundle.json describes it); its predictions on the"
+echo "test images: $PWD/predictions.jsonl (docs/inference.md)."

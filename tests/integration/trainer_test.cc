@@ -236,5 +236,103 @@ TEST(TrainerTest, ImageFoldersSkipUnreadableFilesAndBadFlagsAreClear) {
   EXPECT_NE(cuda.err.find("CUDA"), std::string::npos) << cuda.err;
 }
 
+// The batch-inference worker on the files a run trained on gives the run's
+// own predictions: `finetune --write_predictions` records what the trainer's
+// network computed for each validation image; `infer` with the run's bundle
+// over the same PNG files must agree label for label and to 1e-5 in every
+// probability (the same decoding, resizing and weights, through TorchScript).
+TEST(TrainerTest, InferOnTheSameFilesGivesTheTrainersPredictions) {
+  TempDir dir;
+  const std::string images = dir / "images";
+  const std::string make = dir / "make.py";
+  std::ofstream(make) <<
+      "import gzip, os, sys, numpy\n"
+      "from PIL import Image\n"
+      "d = '/usr/share/datasets/fashion-mnist/'\n"
+      "img = numpy.frombuffer(gzip.open(d + 'train-images-idx3-ubyte.gz').read()[16:], numpy.uint8)\n"
+      "lab = numpy.frombuffer(gzip.open(d + 'train-labels-idx1-ubyte.gz').read()[8:], numpy.uint8)\n"
+      "count = [0] * 10\n"
+      "for i in range(2000):\n"
+      "    c = int(lab[i])\n"
+      "    if count[c] == 10: continue\n"
+      "    count[c] += 1\n"
+      "    os.makedirs(f'{sys.argv[1]}/class {c}', exist_ok=True)\n"
+      "    Image.fromarray(img[i * 784:(i + 1) * 784].reshape(28, 28)).save(f'{sys.argv[1]}/class {c}/{i}.png')\n";
+  ProcResult made = RunProcess({"/usr/bin/python3", make, images}, dir.path());
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  const std::string run = dir / "run";
+  ProcResult trained = RunProcess(
+      Train({"--out=" + run, "--data=" + images, "--val_per_class=4", "--labels_per_class=6",
+             "--image_size=48", "--epochs=1", "--unfreeze=1", "--lr=0.02", "--seed=3",
+             "--threads=1", "--write_predictions"}),
+      dir.path(), 600);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  std::vector<json> want;
+  std::string list;
+  {
+    std::ifstream in(run + "/predictions/val.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      want.push_back(json::parse(line));
+      list += want.back()["input"].get<std::string>() + "\n";
+    }
+  }
+  ASSERT_EQ(want.size(), 40u);
+  ASSERT_EQ(want[0]["top"].size(), 5u);
+  std::ofstream(dir / "val.list") << list;
+  ProcResult inferred = RunProcess({ORCHARD_TRAIN_BINARY, "infer", "--bundle=" + run + "/model",
+                                    "--inputs=" + dir / "val.list", "--output=" + dir / "val.out",
+                                    "--root=" + images, "--threads=1", "--batch=16"},
+                                   dir.path(), 300);
+  ASSERT_EQ(inferred.exit_code, 0) << inferred.err;
+  EXPECT_NE(inferred.out.find("@orchard {\"step\":40,\"images\":40,\"errors\":0,"), std::string::npos)
+      << inferred.out;
+  std::vector<json> got;
+  {
+    std::ifstream in(dir / "val.out");
+    for (std::string line; std::getline(in, line);) got.push_back(json::parse(line));
+  }
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(got[i]["input"], want[i]["input"]);
+    ASSERT_EQ(got[i]["top"].size(), 5u) << got[i].dump();
+    EXPECT_EQ(got[i]["top"][0]["label"], want[i]["top"][0]["label"]) << i;
+    // Every class's probability, wherever it ranks.
+    for (const json& w : want[i]["top"]) {
+      for (const json& g : got[i]["top"]) {
+        if (g["index"] == w["index"]) {
+          EXPECT_NEAR(g["prob"].get<double>(), w["prob"].get<double>(), 1e-5) << i;
+        }
+      }
+    }
+    EXPECT_NEAR(got[i]["top"][0]["prob"].get<double>(), want[i]["top"][0]["prob"].get<double>(), 1e-5);
+  }
+
+  // SIGTERM between batches: exit 143, the unfinished shard's .tmp removed.
+  std::string many;
+  for (int i = 0; i < 2000; ++i) many += list;
+  std::ofstream(dir / "many.list") << many;
+  pid_t pid = Spawn({ORCHARD_TRAIN_BINARY, "infer", "--bundle=" + run + "/model",
+                     "--inputs=" + dir / "many.list", "--output=" + dir / "many.out",
+                     "--root=" + images, "--threads=1", "--batch=1"},
+                    dir.path(), dir / "many.stdout", dir / "many.stderr");
+  ASSERT_TRUE(WaitUntil(120, [&] { return ReadFile(dir / "many.stdout").find("@orchard") != std::string::npos; }));
+  EXPECT_TRUE(fs::exists(dir / "many.out.tmp"));
+  kill(pid, SIGTERM);
+  EXPECT_EQ(WaitFor(pid, 60), 143) << ReadFile(dir / "many.stderr");
+  EXPECT_FALSE(fs::exists(dir / "many.out.tmp"));
+  EXPECT_FALSE(fs::exists(dir / "many.out"));
+
+  // --help works; a bundle without its model is refused.
+  ProcResult help = RunProcess({ORCHARD_TRAIN_BINARY, "infer", "--help"}, dir.path());
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--parent_pid"), std::string::npos) << help.out;
+  fs::remove(run + "/model/model.pt");
+  ProcResult broken = RunProcess({ORCHARD_TRAIN_BINARY, "infer", "--bundle=" + run + "/model",
+                                  "--inputs=" + dir / "val.list", "--output=" + dir / "x.out"},
+                                 dir.path());
+  EXPECT_EQ(broken.exit_code, 2);
+  EXPECT_NE(broken.err.find("model.pt"), std::string::npos) << broken.err;
+}
+
 }  // namespace
 }  // namespace orchard::testing

@@ -1,5 +1,6 @@
 // LoadImageFolder: one subfolder per class, PNG and JPEG files decoded with
-// stb_image (linked from Debian's libstb, which holds the implementation).
+// stb_image (linked from Debian's libstb, which holds the implementation);
+// ReadImageFile: one file, for batch inference.
 #include <stb_image.h>
 
 #include <algorithm>
@@ -69,6 +70,8 @@ Result<std::vector<fs::path>> ListImageFiles(const fs::path& root, const fs::pat
 }
 
 Status ReadFile(const fs::path& path, std::string* out) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return Status::IoError("cannot open: Is a directory");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return Status::IoError(std::string("cannot open: ") + std::strerror(errno));
   const std::streamoff size = in.tellg();
@@ -115,6 +118,20 @@ Result<Image> Decode(const std::string& bytes) {
 }
 
 }  // namespace
+
+Result<Image> ReadImageFile(const fs::path& path) {
+  std::string bytes;
+  ORCHARD_RETURN_IF_ERROR(ReadFile(path, &bytes));
+  Result<Image> image = Decode(bytes);
+  if (image.ok()) return image;
+  const std::string& reason = image.status().message();
+  // stb names what it could not recognise "unknown image type"; everything
+  // else is a file of a known type that ends early or does not add up.
+  if (reason == "empty file" || reason == "unknown image type") {
+    return Status::Corruption("not an image (" + reason + ")");
+  }
+  return Status::Corruption("truncated or corrupt: " + reason);
+}
 
 Result<ImageSet> LoadImageFolder(const fs::path& dir) {
   std::error_code ec;

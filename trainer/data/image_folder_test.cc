@@ -246,5 +246,39 @@ TEST(LoadDatasetTest, LimitTakesClassesInTurn) {
   EXPECT_NE(set->fingerprint, all->fingerprint);
 }
 
+TEST(ReadImageFileTest, DecodesOneFileOrSaysWhyNot) {
+  TempFolder folder;
+  const fs::path dir = folder.path();
+  WritePng(dir / "rgba.png", 3, 4, 4);
+  Result<Image> png = ReadImageFile(dir / "rgba.png");
+  ASSERT_TRUE(png.ok()) << png.status().message();
+  EXPECT_EQ(png->channels, 3);  // alpha dropped
+  EXPECT_EQ(png->height, 3);
+  EXPECT_EQ(png->width, 4);
+  EXPECT_EQ(png->pixels, DropAlpha(Pattern(3, 4, 4), 4));
+  ASSERT_TRUE(stbi_write_bmp((dir / "grey.bmp").c_str(), 5, 2, 1, Pattern(2, 5, 1).data()));
+  Result<Image> bmp = ReadImageFile(dir / "grey.bmp");
+  ASSERT_TRUE(bmp.ok()) << bmp.status().message();
+  EXPECT_EQ(bmp->width, 5);
+
+  Result<Image> missing = ReadImageFile(dir / "nope.png");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message().rfind("cannot open: ", 0), 0u) << missing.status().message();
+  Result<Image> folder_itself = ReadImageFile(dir);
+  ASSERT_FALSE(folder_itself.ok());
+  EXPECT_EQ(folder_itself.status().message().rfind("cannot open: ", 0), 0u);
+  WriteFile(dir / "text.png", "hello, world");
+  Result<Image> text = ReadImageFile(dir / "text.png");
+  ASSERT_FALSE(text.ok());
+  EXPECT_EQ(text.status().message().rfind("not an image", 0), 0u) << text.status().message();
+  WriteFile(dir / "empty.jpg", "");
+  EXPECT_EQ(ReadImageFile(dir / "empty.jpg").status().message().rfind("not an image", 0), 0u);
+  const std::string whole = ReadBytes(dir / "rgba.png");
+  WriteFile(dir / "cut.png", whole.substr(0, whole.size() / 2));
+  Result<Image> cut = ReadImageFile(dir / "cut.png");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.status().message().rfind("truncated or corrupt: ", 0), 0u) << cut.status().message();
+}
+
 }  // namespace
 }  // namespace orchard::trainer

@@ -57,6 +57,14 @@ Result<ImageSet> LoadFashionMnist(const std::filesystem::path& dir, Part part, i
 // no class subfolders, or no readable image at all.
 Result<ImageSet> LoadImageFolder(const std::filesystem::path& dir);
 
+// Reads and decodes one image file (PNG, JPEG or BMP, recognised by content,
+// not by extension) as LoadImageFolder decodes each of its files. Errors say
+// why in a few words, for a batch-inference record: "cannot open: No such
+// file or directory" (IoError), "not an image (unknown image type)",
+// "truncated or corrupt: bad huffman code" (Corruption, with stb's reason).
+// Thread-safe (stb keeps its failure reason per thread).
+Result<Image> ReadImageFile(const std::filesystem::path& path);
+
 // A dataset named on the command line:
 //   "fashion-mnist"          Fashion-MNIST from the default Debian folder
 //   "fashion-mnist:DIR"      Fashion-MNIST IDX files from DIR

@@ -43,18 +43,29 @@ Result<double> ExportBundle(Network& net, const fs::path& out, const BundleSourc
                              source.split->val.begin() + std::min<size_t>(8, source.split->val.size()));
   torch::Tensor pixels = MakeBatch(set, probe, raw);
   double diff = 0;
+  double features_diff = 0;
   try {
     torch::NoGradGuard no_grad;
     torch::jit::Module loaded = torch::jit::load((dir / "model.pt").string());
     torch::Tensor exported = loaded.forward({pixels}).toTensor();
-    torch::Tensor native = net.Head(net.Features(MakeBatch(set, probe, prep)));
+    torch::Tensor native_features = net.Features(MakeBatch(set, probe, prep));
+    torch::Tensor native = net.Head(native_features);
     diff = (exported - native).abs().max().item<double>();
+    // features() too, relative to the features' own scale (a random
+    // backbone's are ~1e-6, a pretrained one's ~1).
+    torch::Tensor features = loaded.run_method("features", pixels).toTensor();
+    const double scale = std::max(native_features.abs().max().item<double>(), 1e-30);
+    features_diff = (features - native_features).abs().max().item<double>() / scale;
   } catch (const std::exception& e) {
     return Status::Internal("the exported model does not run: " + ErrorSummary(e));
   }
   if (!(diff <= 1e-4)) {
     return Status::Internal("the exported model differs from the trained network by " +
                             std::to_string(diff));
+  }
+  if (!(features_diff <= 1e-4)) {
+    return Status::Internal("the exported model's features() differ from the trained network's "
+                            "by " + std::to_string(features_diff) + " of their largest value");
   }
   Result<std::string> sha = Sha256File((dir / "model.pt").string());
   if (!sha.ok()) return sha.status();
@@ -76,7 +87,8 @@ Result<double> ExportBundle(Network& net, const fs::path& out, const BundleSourc
         {"normalization",
          {{"mean", prep.normalization.mean}, {"std", prep.normalization.std},
           {"inside_model", true}}}}},
-      {"output", {{"kind", "logits"}, {"classes", static_cast<int64_t>(set.class_names.size())}}},
+      {"output", {{"kind", "logits"}, {"classes", static_cast<int64_t>(set.class_names.size())},
+                  {"features", net.feature_dim()}}},
       {"source",
        {{"run_id", run_id != nullptr ? nlohmann::json(run_id) : nlohmann::json(nullptr)},
         {"trainer", "orchard-train finetune"}, {"weights", source.weights}, {"epoch", source.epoch}}},
@@ -88,7 +100,8 @@ Result<double> ExportBundle(Network& net, const fs::path& out, const BundleSourc
       {"metrics", source.metrics},
       {"versions", {{"libtorch", TORCH_VERSION}, {"compiler", __VERSION__}}},
       {"files", {{"model.pt", {{"sha256", sha.value()}, {"bytes", bytes}}}}},
-      {"export_check", {{"max_abs_diff", diff}, {"images", probe.size()}}},
+      {"export_check", {{"max_abs_diff", diff}, {"features_max_rel_diff", features_diff},
+                        {"images", probe.size()}}},
   };
   fs::path tmp = dir / "bundle.json.tmp";
   {

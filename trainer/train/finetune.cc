@@ -22,6 +22,7 @@
 #include "trainer/train/feature_cache.h"
 #include "trainer/train/network.h"
 #include "trainer/train/preprocess.h"
+#include "trainer/train/records.h"
 
 namespace orchard::trainer {
 namespace {
@@ -262,6 +263,46 @@ std::optional<Score> Evaluate(Network& net, const std::function<torch::Tensor(in
   return Score{loss_sum / static_cast<double>(n), static_cast<double>(correct) / static_cast<double>(n)};
 }
 
+// OUT/predictions/val.jsonl: for each validation image, in split order, the
+// record `orchard-train infer` writes for it (top min(5, classes) labels),
+// computed by this network in eval mode, not by the exported module.
+Status WritePredictions(Network& net, const Data& data, const PreprocessOptions& prep,
+                        const torch::Device& device, const fs::path& out) {
+  torch::NoGradGuard no_grad;
+  net.SetTraining(false, false);
+  const fs::path dir = out / "predictions";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IoError("cannot create " + dir.string() + ": " + ec.message());
+  const auto classes = static_cast<int64_t>(data.set.class_names.size());
+  const int64_t k = std::min<int64_t>(5, classes);
+  RecordWriter writer(RecordFormat::kJsonl, data.set.class_names, k, false, 0);
+  std::string text;
+  const std::vector<int64_t>& val = data.split.val;
+  for (int64_t begin = 0; begin < static_cast<int64_t>(val.size()); begin += kEvalChunk) {
+    const std::vector<int64_t> chunk = Slice(val, begin, begin + kEvalChunk);
+    torch::Tensor logits = net.Head(net.Features(MakeBatch(data.set, chunk, prep).to(device)));
+    auto [top, where] = torch::softmax(logits.to(torch::kCPU), 1).topk(k, 1);
+    top = top.contiguous();
+    where = where.contiguous();
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      std::vector<Prediction> predictions;
+      for (int64_t j = 0; j < k; ++j) {
+        predictions.push_back({where[static_cast<int64_t>(i)][j].item<int64_t>(),
+                               top[static_cast<int64_t>(i)][j].item<float>()});
+      }
+      text += writer.TopK(data.set.sources[static_cast<size_t>(chunk[i])], predictions);
+    }
+  }
+  const fs::path file = dir / "val.jsonl";
+  std::ofstream f(file, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) return Status::IoError("cannot write " + file.string());
+  Log("predictions: " + file.string() + " (" + std::to_string(val.size()) + " validation images)");
+  return Status::Ok();
+}
+
 // The whole run after options are known; errors become messages in main.
 Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json) {
   const auto run_start = Clock::now();
@@ -476,6 +517,11 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
     Log("export: " + (out / "model" / "model.pt").string() + " (" + which + " weights, epoch " +
         std::to_string(export_epoch) + "; TorchScript matches the network to " +
         Fixed(diff.value(), 8) + ")");
+  }
+  if (o.write_predictions) {
+    // The exported weights, on the device the export left them (the CPU).
+    const torch::Device where = o.export_model != "none" ? torch::Device(torch::kCPU) : device;
+    ORCHARD_RETURN_IF_ERROR(WritePredictions(net, data, prep, where, out));
   }
   if (test) {
     std::vector<int64_t> all(test->images.size());

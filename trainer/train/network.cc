@@ -114,11 +114,12 @@ class MobileNetNetwork : public Network {
       auto [weight, bias] = FoldedHead();
       module.register_parameter("head_weight", weight, false);
       module.register_parameter("head_bias", bias, false);
-      module.define("def forward(self, x):\n"
+      module.define("def features(self, x):\n"
                     "    x = (x - self.input_mean) / self.input_std\n" +
                     body +
-                    "    x = torch.mean(x, [2, 3])\n"
-                    "    return torch.addmm(self.head_bias, x, self.head_weight.t())\n");
+                    "    return torch.mean(x, [2, 3])\n"
+                    "def forward(self, x):\n"
+                    "    return torch.addmm(self.head_bias, self.features(x), self.head_weight.t())\n");
       module.eval();
       return SaveJitModule(module, path);
     } catch (const std::exception& e) {
@@ -133,7 +134,7 @@ class MobileNetNetwork : public Network {
 };
 
 // Any TorchScript classifier: its last Linear layer becomes the identity so
-// that forward() yields features; the run's head is swapped in on export.
+// that forward() yields features; the export wraps it with the run's head.
 class TorchScriptNetwork : public Network {
  public:
   static Result<std::unique_ptr<Network>> Load(NetworkOptions options,
@@ -231,29 +232,26 @@ class TorchScriptNetwork : public Network {
 
   Status ExportTorchScript(const std::filesystem::path& path, const ExportSpec& spec) override {
     torch::NoGradGuard no_grad;
-    torch::Tensor identity_weight = head_layer_.attr("weight").toTensor();
-    torch::Tensor identity_bias = head_layer_.attr("bias").toTensor();
-    Status status = Status::Ok();
     try {
-      // The trained head goes into the original classifier layer for the
-      // export, and the identity comes back afterwards.
+      // The backbone keeps its identity classifier, so it yields features;
+      // the trained head sits beside it on the wrapper.
       auto [weight, bias] = FoldedHead();
-      head_layer_.setattr("weight", weight.to(identity_weight.device()));
-      head_layer_.setattr("bias", bias.to(identity_weight.device()));
       torch::jit::Module wrapper("OrchardClassifier");
       wrapper.register_module("backbone", module_);
       wrapper.register_buffer("input_mean", ChannelTensor(spec.normalization.mean));
       wrapper.register_buffer("input_std", ChannelTensor(spec.normalization.std));
-      wrapper.define("def forward(self, x):\n"
-                     "    return self.backbone.forward((x - self.input_mean) / self.input_std)\n");
+      wrapper.register_parameter("head_weight", weight, false);
+      wrapper.register_parameter("head_bias", bias, false);
+      wrapper.define("def features(self, x):\n"
+                     "    x = self.backbone.forward((x - self.input_mean) / self.input_std)\n"
+                     "    return torch.flatten(x, 1)\n"
+                     "def forward(self, x):\n"
+                     "    return torch.addmm(self.head_bias, self.features(x), self.head_weight.t())\n");
       wrapper.eval();
-      status = SaveJitModule(wrapper, path);
+      return SaveJitModule(wrapper, path);
     } catch (const std::exception& e) {
-      status = Status::Internal("cannot build the TorchScript model: " + ErrorSummary(e));
+      return Status::Internal("cannot build the TorchScript model: " + ErrorSummary(e));
     }
-    head_layer_.setattr("weight", identity_weight);
-    head_layer_.setattr("bias", identity_bias);
-    return status;
   }
 
  private:

@@ -8,10 +8,10 @@
 //                       ImageNet weights imported from nsfwjs, or random ones
 //   torchscript:PATH    any TorchScript classifier exported from PyTorch: its
 //                       last Linear layer is found and neutralised (identity
-//                       weights) so the model yields features, and the new
-//                       head's weights are swapped into it on export
-//                       (re-registering a separately loaded scripted module
-//                       fails in libtorch 1.13; swapping parameters works).
+//                       weights) so the model yields features; the export
+//                       keeps that identity layer and puts the folded head
+//                       beside the backbone (head_weight, head_bias), so
+//                       features() is the backbone's output flattened.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -99,9 +99,10 @@ class Network {
   // State() must be present with its shape.
   Status LoadState(const std::vector<std::pair<std::string, torch::Tensor>>& state);
 
-  // Writes a self-contained TorchScript model: float [N, 3, S, S] RGB in
-  // [0, 1] -> logits, normalisation inside, eval mode. Loads in Python with
-  // torch.jit.load and gives the same outputs.
+  // Writes a self-contained TorchScript model, eval mode, normalisation
+  // inside: forward(x) float [N, 3, S, S] RGB in [0, 1] -> logits, and
+  // features(x) the same input -> the pooled features [N, D] that Features()
+  // gives. Loads in Python with torch.jit.load and gives the same outputs.
   virtual Status ExportTorchScript(const std::filesystem::path& path, const ExportSpec& spec) = 0;
 
  protected:

@@ -139,6 +139,13 @@ TEST(NetworkTest, MobileNetExportRunsTheSameInCppAndPython) {
   torch::jit::Module loaded = torch::jit::load((dir / "model.pt").string());
   torch::Tensor exported = loaded.forward({pixels}).toTensor();
   EXPECT_LE((exported - native).abs().max().item<double>(), 1e-4);
+  // features(): the pooled backbone output, [N, D].
+  torch::Tensor features = loaded.run_method("features", pixels).toTensor();
+  torch::Tensor native_features = n.Features((pixels - mean) / std_dev);
+  ASSERT_EQ(features.sizes(), native_features.sizes());
+  EXPECT_EQ(features.size(1), n.feature_dim());
+  EXPECT_LE((features - native_features).abs().max().item<double>(),
+            1e-4 * native_features.abs().max().item<double>());
   EXPECT_LE(PythonMaxDiff(dir / "model.pt", pixels, native, dir), 1e-4);
 }
 
@@ -205,8 +212,14 @@ TEST(NetworkTest, TorchScriptResNet18FineTunesAndExports) {
   torch::Tensor native = n.Head(n.Features((x - mean) / std_dev));
   EXPECT_EQ(native.size(1), 3);
   EXPECT_LE(PythonMaxDiff(dir / "model.pt", x, native, dir), 1e-4);
-  // The network itself still yields features after the export.
-  EXPECT_EQ(n.Features(x).size(1), 512);
+  // The network itself still yields features after the export, and so does
+  // the exported module: the backbone's output with the identity classifier.
+  torch::Tensor native_features = n.Features((x - mean) / std_dev);
+  EXPECT_EQ(native_features.size(1), 512);
+  torch::jit::Module loaded = torch::jit::load((dir / "model.pt").string());
+  torch::Tensor features = loaded.run_method("features", x).toTensor();
+  ASSERT_EQ(features.sizes(), native_features.sizes());
+  EXPECT_LE((features - native_features).abs().max().item<double>(), 1e-4);
 }
 
 TEST(NetworkTest, BadTorchScriptFilesAreClearErrors) {

@@ -76,6 +76,9 @@ void DeclareFinetuneFlags(flags::FlagSet* f) {
   f->String("resume-from", d.resume_from, "continue from a checkpoint this trainer wrote");
   f->Choice("export", d.export_model, {"best", "final", "none"},
             "export a bundle (TorchScript + bundle.json) of the best or final model");
+  f->Bool("write_predictions", d.write_predictions,
+          "write predictions/val.jsonl: the exported weights' top labels for each validation "
+          "image, in the JSONL form of orchard infer");
 }
 
 Result<std::vector<double>> ParseChannelList(const std::string& flag, const std::string& text) {
@@ -172,6 +175,7 @@ Result<FinetuneOptions> FinetuneOptionsFromFlags(const flags::FlagSet& f) {
   o.out = f.GetString("out");
   o.resume_from = f.GetString("resume-from");
   o.export_model = f.GetString("export");
+  o.write_predictions = f.GetBool("write_predictions");
   if (!o.pretrained && !o.weights.empty()) {
     return Status::InvalidArgument("--weights names pretrained weights, but --pretrained=false");
   }

@@ -56,6 +56,9 @@ struct FinetuneOptions {
   std::string out;               // empty = $ORCHARD_RUN_DIR, else ./orchard-train-out
   std::string resume_from;
   std::string export_model = "best";  // best | final | none
+  // After the export: OUT/predictions/val.jsonl, the validation images'
+  // top labels in batch inference's JSONL form (docs/inference.md).
+  bool write_predictions = false;
 };
 
 // Declares every finetune flag on `flags` with its default, range and help.

@@ -20,18 +20,24 @@ torch::Tensor ToFloatRgb(const Image& image) {
   return image.channels == 1 ? t.expand({3, image.height, image.width}) : t;
 }
 
-torch::Tensor Resize(const torch::Tensor& batch, int64_t size) {
-  if (batch.size(2) == size && batch.size(3) == size) return batch;
-  const bool shrinking = batch.size(2) > size || batch.size(3) > size;
+// [N, 3, h, w] -> [N, 3, height, width]. The same arithmetic per image
+// whether N is 1 or many (ImageTensor relies on it; preprocess_test checks).
+torch::Tensor Resize(const torch::Tensor& batch, int64_t height, int64_t width) {
+  if (batch.size(2) == height && batch.size(3) == width) return batch;
+  const bool shrinking = batch.size(2) > height || batch.size(3) > width;
   namespace F = torch::nn::functional;
   return F::interpolate(batch, F::InterpolateFuncOptions()
-                                   .size(std::vector<int64_t>{size, size})
+                                   .size(std::vector<int64_t>{height, width})
                                    .mode(torch::kBilinear)
                                    .align_corners(false)
                                    .antialias(shrinking));
 }
 
 }  // namespace
+
+torch::Tensor ImageTensor(const Image& image, int64_t height, int64_t width) {
+  return Resize(ToFloatRgb(image).unsqueeze(0), height, width).squeeze(0).contiguous();
+}
 
 uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c) {
   uint64_t state = a;
@@ -55,12 +61,14 @@ torch::Tensor MakeBatch(const ImageSet& set, const std::vector<int64_t>& indices
   }
   std::vector<torch::Tensor> images;
   images.reserve(indices.size());
-  for (int64_t i : indices) images.push_back(ToFloatRgb(set.images[static_cast<size_t>(i)]));
   torch::Tensor batch;
   if (same_size) {
-    batch = Resize(torch::stack(images), size);
+    for (int64_t i : indices) images.push_back(ToFloatRgb(set.images[static_cast<size_t>(i)]));
+    batch = Resize(torch::stack(images), size, size);
   } else {
-    for (torch::Tensor& image : images) image = Resize(image.unsqueeze(0), size).squeeze(0);
+    for (int64_t i : indices) {
+      images.push_back(ImageTensor(set.images[static_cast<size_t>(i)], size, size));
+    }
     batch = torch::stack(images);
   }
   if (augment_seed && options.augments()) {

@@ -19,6 +19,14 @@ struct PreprocessOptions {
   bool augments() const { return crop_padding > 0 || flip; }
 };
 
+// One decoded image as a [3, height, width] float tensor in [0, 1], not
+// normalised: 8-bit values / 255, grey repeated over three channels,
+// bilinear resizing (antialiased when shrinking). What MakeBatch computes for
+// each image, bit for bit, before augmentation and normalisation; batch
+// inference uses it so that a bundle gives on a file what its run computed.
+// Thread-safe (uses the calling thread's intra-op settings).
+torch::Tensor ImageTensor(const Image& image, int64_t height, int64_t width);
+
 // Images `indices` of `set` as a [N, 3, S, S] float tensor. Grey images are
 // repeated over three channels; resizing is bilinear (antialiased when
 // shrinking). With `augment_seed` set, each image is augmented with draws

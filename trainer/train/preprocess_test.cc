@@ -74,6 +74,36 @@ TEST(PreprocessTest, AugmentationIsSeededAndOffWithoutASeed) {
   EXPECT_EQ(a.sizes(), plain.sizes());
 }
 
+// Batch inference preprocesses one image at a time; a batch must hold
+// exactly those values, or a bundle would not give on a file what its run
+// computed on the same image.
+TEST(PreprocessTest, ImageTensorIsWhatMakeBatchComputesBitForBit) {
+  ImageSet set;
+  for (int i = 0; i < 5; ++i) {
+    Image grey = Grey(28, 28, 0);
+    for (size_t p = 0; p < grey.pixels.size(); ++p) {
+      grey.pixels[p] = static_cast<uint8_t>(p * 7 + static_cast<size_t>(i) * 31);
+    }
+    set.images.push_back(grey);
+  }
+  const std::vector<int64_t> all = {4, 0, 3, 1, 2};
+  for (int64_t size : {28, 64, 96, 20}) {  // as is, enlarged, shrunk (antialiased)
+    torch::Tensor batch = MakeBatch(set, all, Plain(size));
+    for (size_t n = 0; n < all.size(); ++n) {
+      torch::Tensor one = ImageTensor(set.images[static_cast<size_t>(all[n])], size, size);
+      EXPECT_EQ(one.sizes(), (std::vector<int64_t>{3, size, size}));
+      EXPECT_TRUE(torch::equal(batch[static_cast<int64_t>(n)], one)) << "size " << size << ", image " << n;
+    }
+  }
+  // Mixed sizes and channels (resized one by one).
+  ImageSet mixed;
+  mixed.images = {Rgb(120, 90), Grey(28, 28, 77), Rgb(40, 50)};
+  torch::Tensor batch = MakeBatch(mixed, {0, 1, 2}, Plain(64));
+  for (int64_t n = 0; n < 3; ++n) {
+    EXPECT_TRUE(torch::equal(batch[n], ImageTensor(mixed.images[static_cast<size_t>(n)], 64, 64)));
+  }
+}
+
 TEST(PreprocessTest, MixSeedSeparatesItsArguments) {
   EXPECT_EQ(MixSeed(1, 2, 3), MixSeed(1, 2, 3));
   EXPECT_NE(MixSeed(1, 2, 3), MixSeed(1, 3, 2));
