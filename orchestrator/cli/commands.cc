@@ -27,6 +27,7 @@ const std::vector<CommandDef>& Commands() {
        AddRerunCommand},
       {"archive", "Write runs (or a tune) into one portable file", AddArchiveCommand},
       {"import", "Load archives written by `orchard archive` into this store", AddImportCommand},
+      {"ui", "Serve the dashboard's JSON API (and pages) over the store", AddUiCommand},
   };
   return kCommands;
 }

@@ -58,5 +58,6 @@ void AddInferCommand(CLI::App&, Context&, Action&);
 void AddRerunCommand(CLI::App&, Context&, Action&);
 void AddArchiveCommand(CLI::App&, Context&, Action&);
 void AddImportCommand(CLI::App&, Context&, Action&);
+void AddUiCommand(CLI::App&, Context&, Action&);
 
 }  // namespace orchard::cli
