@@ -139,7 +139,7 @@ print(json.dumps({"system": system, "batch": int(batch), "threads": int(threads)
                   "load": float(load), "ips": last["images_per_sec"], "images": last["images"],
                   "wall": float(end) - float(start), "out": out}))
 EOF
-        log "batch $b, $t thread(s), rep $r, $sys: $(tail -1 "$results" | "$py" -c 'import json,sys; d=json.loads(sys.stdin.read()); print(f"{d[\"ips\"]:.1f} images/s, {d[\"wall\"]:.2f} s wall")')"
+        log "batch $b, $t thread(s), rep $r, $sys: $(tail -1 "$results" | "$py" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("%.1f images/s, %.2f s wall" % (d["ips"], d["wall"]))')"
       done
     done
   done
