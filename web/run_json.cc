@@ -28,35 +28,6 @@ nlohmann::json MetricValue(const RunWithMetrics& v, const std::string& name, Met
   return nullptr;
 }
 
-const char* StatName(MetricStat s) {
-  switch (s) {
-    case MetricStat::kLast: return "last";
-    case MetricStat::kMin: return "min";
-    case MetricStat::kMax: return "max";
-    case MetricStat::kCount: return "count";
-  }
-  return "last";
-}
-
-const char* BuiltinName(Builtin b) {
-  switch (b) {
-    case Builtin::kId: return "id";
-    case Builtin::kName: return "name";
-    case Builtin::kStatus: return "status";
-    case Builtin::kExitCode: return "exit_code";
-    case Builtin::kTag: return "tags";
-    case Builtin::kTune: return "tune";
-    case Builtin::kCreated: return "created";
-    case Builtin::kStarted: return "started";
-    case Builtin::kFinished: return "finished";
-    case Builtin::kDuration: return "duration";
-    case Builtin::kHost: return "host";
-    case Builtin::kNotes: return "notes";
-    case Builtin::kNone: break;
-  }
-  return "";
-}
-
 }  // namespace
 
 std::optional<double> Duration(const store::Run& run, double now) {
@@ -101,11 +72,13 @@ nlohmann::json FieldValue(const RunWithMetrics& v, const FieldRef& field, double
 
 std::string FieldKey(const FieldRef& field) {
   switch (field.kind) {
-    case FieldRef::Kind::kBuiltin: return BuiltinName(field.builtin);
+    case FieldRef::Kind::kBuiltin:
+      // The column holds every tag, so it is named in the plural.
+      return field.builtin == Builtin::kTag ? "tags" : query::ToString(field.builtin);
     case FieldRef::Kind::kFlag: return "flags." + field.name;
     case FieldRef::Kind::kMetric:
       return "metrics." + field.name +
-             (field.stat == MetricStat::kLast ? "" : std::string(".") + StatName(field.stat));
+             (field.stat == MetricStat::kLast ? "" : std::string(".") + query::ToString(field.stat));
     case FieldRef::Kind::kBare: return field.name;
   }
   return field.written;

@@ -72,16 +72,6 @@ std::vector<int64_t> Slice(const std::vector<int64_t>& v, int64_t begin, int64_t
   return {v.begin() + begin, v.begin() + std::min<int64_t>(end, static_cast<int64_t>(v.size()))};
 }
 
-Result<torch::Device> ResolveDevice(const std::string& flag) {
-  const bool cuda = torch::cuda::is_available();
-  if (flag == "cuda" && !cuda) {
-    return Status::InvalidArgument("--device=cuda: no CUDA device is available (this libtorch "
-                                   "has no CUDA or no GPU is visible); use --device=cpu or auto");
-  }
-  if (flag == "cuda" || (flag == "auto" && cuda)) return torch::Device(torch::kCUDA, 0);
-  return torch::Device(torch::kCPU);
-}
-
 fs::path OutputFolder(const FinetuneOptions& o) {
   if (!o.out.empty()) return o.out;
   if (const char* dir = std::getenv("ORCHARD_RUN_DIR"); dir != nullptr && *dir != '\0') return dir;
@@ -548,6 +538,16 @@ Result<int> Finetune(const FinetuneOptions& o, const nlohmann::json& flags_json)
 
 void RequestStop() { g_stop.store(true, std::memory_order_relaxed); }
 bool StopRequested() { return g_stop.load(std::memory_order_relaxed); }
+
+Result<c10::Device> ResolveDevice(const std::string& flag) {
+  const bool cuda = torch::cuda::is_available();
+  if (flag == "cuda" && !cuda) {
+    return Status::InvalidArgument("--device=cuda: no CUDA device is available (this libtorch "
+                                   "has no CUDA or no GPU is visible); use --device=cpu or auto");
+  }
+  if (flag == "cuda" || (flag == "auto" && cuda)) return torch::Device(torch::kCUDA, 0);
+  return torch::Device(torch::kCPU);
+}
 
 int RunFinetune(const FinetuneOptions& options, const nlohmann::json& flags_json) {
   try {

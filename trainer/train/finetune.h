@@ -18,7 +18,10 @@
 // resumed from a checkpoint continues exactly as if it had not stopped.
 // (images_per_sec and epoch_seconds measure the machine and vary.)
 #pragma once
+#include <string>
+#include <c10/core/Device.h>
 #include <nlohmann/json.hpp>
+#include "flags/status.h"
 #include "trainer/train/options.h"
 
 namespace orchard::trainer {
@@ -33,6 +36,10 @@ inline constexpr int kExitStopped = 143;  // SIGTERM: checkpointed and stopped
 // next batch boundary.
 void RequestStop();
 bool StopRequested();
+
+// --device=auto|cpu|cuda as a device: auto is CUDA when libtorch has it and
+// a GPU is visible; cuda without one is an error that says so.
+Result<c10::Device> ResolveDevice(const std::string& flag);
 
 // Runs one fine-tuning run. `flags_json` (all flag values) is recorded in the
 // checkpoint and bundle. Log text goes to stdout, metric records too, errors

@@ -530,16 +530,6 @@ Result<ShardEnd> RunShard(Model& model, const InferOptions& o, const Shard& shar
   return ShardEnd::kDone;
 }
 
-Result<torch::Device> ResolveDevice(const std::string& flag) {
-  const bool cuda = torch::cuda::is_available();
-  if (flag == "cuda" && !cuda) {
-    return Status::InvalidArgument("--device=cuda: no CUDA device is available (this libtorch "
-                                   "has no CUDA or no GPU is visible); use --device=cpu or auto");
-  }
-  if (flag == "cuda" || (flag == "auto" && cuda)) return torch::Device(torch::kCUDA, 0);
-  return torch::Device(torch::kCPU);
-}
-
 int Infer(const InferOptions& o) {
   const int threads = o.threads > 0 ? static_cast<int>(o.threads)
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
