@@ -14,6 +14,10 @@ packages=(
   # tests and benchmarks: the peers run side by side; torchvision exports the
   # ResNet-18 the TorchScript-backbone test fine-tunes, PIL writes test images
   python3 python3-torch python3-torchvision python3-pil python3-optuna python3-pandas
+  chromium  # the dashboard's end-to-end tests drive it headless (tests/e2e/)
+  # executor tests (tests/fixtures): a single-node Slurm with munge, and sshd hosts in
+  # network namespaces (ip); the fixtures run their own daemons, apart from any system ones
+  slurmctld slurmd slurm-client munge openssh-server openssh-client iproute2
 )
 
 # Node.js and npm install the pinned front-end and model packages (package.json).
@@ -27,7 +31,10 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 npm_install() {
   if [ -f "$top/node_modules/.package-lock.json" ] &&
      [ "$top/node_modules/.package-lock.json" -nt "$top/package-lock.json" ] &&
-     [ -f "$top/node_modules/nsfwjs/package.json" ]; then
+     [ -f "$top/node_modules/nsfwjs/package.json" ] &&
+     [ -f "$top/node_modules/echarts/package.json" ] &&
+     [ -f "$top/node_modules/diff2html/package.json" ] &&
+     [ -f "$top/node_modules/playwright-core/package.json" ]; then
     echo "install-deps: npm packages present"
     return
   fi

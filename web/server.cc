@@ -15,6 +15,7 @@
 #include "web/json_text.h"
 #include "web/reader_pool.h"
 #include "web/safe_path.h"
+#include "web/vendor.h"
 
 namespace orchard::web {
 
@@ -24,12 +25,12 @@ using httplib::Request;
 using httplib::Response;
 using HR = httplib::Server::HandlerResponse;
 
-// Shown when there is no static folder: pages come in a later version.
+// Shown when the pages folder has no index.html (a wrong --static).
 constexpr const char* kPlaceholderPage = R"(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Orchard</title></head>
 <body><h1>Orchard</h1><p>Store: {{store}}</p>
-<p>The dashboard pages are not installed; the JSON API is at <a href="/api/runs">/api/runs</a>
-(see docs/api.md).</p></body></html>
+<p>The dashboard pages are not installed (no index.html in the folder `orchard ui --static`
+names); the JSON API is at <a href="/api/runs">/api/runs</a> (see docs/api.md).</p></body></html>
 )";
 
 constexpr const char* kPageSecurityPolicy =
@@ -258,6 +259,12 @@ void Server::Routes() {
     auto file = ResolveInside(opt_.static_dir, req.matches[1]);
     if (!file.ok()) return SendError(res, file.status().WithContext("static file"));
     res.set_header("Content-Security-Policy", kPageSecurityPolicy);
+    res.set_content(ReadWhole(*file), MimeTypeFor(*file));
+  });
+  // The pages' libraries, from npm: a fixed list of files, by name only.
+  http.Get(R"(/vendor/(.+))", [this](const Request& req, Response& res) {
+    auto file = VendorFilePath(opt_.assets_dir, req.matches[1]);
+    if (!file.ok()) return SendError(res, file.status());
     res.set_content(ReadWhole(*file), MimeTypeFor(*file));
   });
 

@@ -1,6 +1,6 @@
 /// The dashboard's HTTP server: the JSON API (api.h), server-sent events
-/// (change_feed.h), the static pages, and access control (access.h), on
-/// cpp-httplib.
+/// (change_feed.h), the static pages and the libraries they load from npm
+/// (vendor.h), and access control (access.h), on cpp-httplib.
 ///
 /// Start() binds (port 0: a free port), starts the change feed and a thread
 /// that serves, and returns once the socket listens, so a client may connect
@@ -38,6 +38,10 @@ struct ServerOptions {
   // The folder of the pages (index.html, app files); "" or a missing folder
   // serves a built-in placeholder page.
   std::string static_dir;
+  // The node_modules folder the pages' libraries come from (GET /vendor/NAME
+  // serves the files vendor.h lists, nothing else); "" or a missing file
+  // answers 404 naming scripts/install-deps.sh.
+  std::string assets_dir;
   std::chrono::milliseconds poll_interval{500};
   int threads = 16;     // request threads; each open event stream holds one
   int max_streams = 8;  // concurrent /api/events streams; more get 503

@@ -468,7 +468,9 @@ TEST_F(ApiTest, OffLoopbackEveryRequestNeedsTheToken) {
   EXPECT_EQ(cookie->status, 200);
   // Even a client on this machine needs it when the server is not loopback-only.
   auto local = client_->Get("/api/runs");
-  if (local) EXPECT_EQ(local->status, 401);
+  if (local) {
+    EXPECT_EQ(local->status, 401);
+  }
 }
 
 TEST_F(ApiTest, NonLoopbackHostWithoutTokenIsRefusedAtStart) {

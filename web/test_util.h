@@ -133,8 +133,12 @@ class ServerTest : public ::testing::Test {
                           spec.start + static_cast<double>(i)});
       }
     }
-    if (!points.empty()) EXPECT_TRUE(store_->AppendMetrics(r.id, points).ok());
-    if (!spec.tags.empty()) EXPECT_TRUE(store_->AddTags(r.id, spec.tags).ok());
+    if (!points.empty()) {
+      EXPECT_TRUE(store_->AppendMetrics(r.id, points).ok());
+    }
+    if (!spec.tags.empty()) {
+      EXPECT_TRUE(store_->AddTags(r.id, spec.tags).ok());
+    }
     if (store::IsTerminal(spec.status)) {
       EXPECT_TRUE(store_->FinishRun(r.id, spec.status,
                                     spec.status == store::RunStatus::kCompleted ? 0 : 1,

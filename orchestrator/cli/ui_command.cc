@@ -1,4 +1,4 @@
-// orchard ui [--port P] [--host H] [--token T] [--static DIR]
+// orchard ui [--port P] [--host H] [--token T] [--static DIR] [--assets DIR]
 #include <poll.h>
 
 #include <filesystem>
@@ -9,6 +9,7 @@
 #include "orchestrator/exec/stop_signal.h"
 #include "web/access.h"
 #include "web/server.h"
+#include "web/web_dirs.h"
 
 namespace orchard::cli {
 
@@ -18,7 +19,8 @@ struct UiOptions {
   int port = 8765;
   std::string host = "127.0.0.1";
   std::string token;
-  std::string static_dir = ORCHARD_WEB_STATIC_DIR;
+  std::string static_dir;  // "": web::DefaultWebDirs
+  std::string assets_dir;  // "": web::DefaultWebDirs
 };
 
 Status DoUi(Context& ctx, const UiOptions& o) {
@@ -42,7 +44,11 @@ Status DoUi(Context& ctx, const UiOptions& o) {
   }
   opt.db_path = home->db_path;
   opt.exports_dir = (std::filesystem::path(home->root) / "exports").string();
-  opt.static_dir = o.static_dir;
+  // Beside an installed executable, else the source tree (web_dirs.h).
+  const web::WebDirs dirs =
+      web::DefaultWebDirs(web::CurrentExecutable(), ORCHARD_WEB_STATIC_DIR, ORCHARD_WEB_ASSETS_DIR);
+  opt.static_dir = o.static_dir.empty() ? dirs.static_dir : o.static_dir;
+  opt.assets_dir = o.assets_dir.empty() ? dirs.assets_dir : o.assets_dir;
 
   exec::StopSignal stop;  // before the server's threads start, so they inherit the mask
   auto server = web::Server::Start(opt);
@@ -52,7 +58,9 @@ Status DoUi(Context& ctx, const UiOptions& o) {
     std::cout << "  access token" << (generated ? " (generated)" : "") << ": " << opt.token
               << "\n  every request needs it: 'Authorization: Bearer TOKEN' or ?token=TOKEN\n";
   }
-  std::cout << "  JSON API: docs/api.md. Ctrl-C stops.\n" << std::flush;
+  std::cout << "  pages: " << opt.static_dir << "\n  libraries: " << opt.assets_dir << "\n"
+            << "  JSON API: docs/api.md. Ctrl-C stops.\n"
+            << std::flush;
   pollfd p{stop.fd(), POLLIN, 0};
   while (poll(&p, 1, -1) < 0 && errno == EINTR) {
   }
@@ -74,7 +82,13 @@ void AddUiCommand(CLI::App& app, Context& ctx, Action& action) {
   app.add_option("--host", o->host, "Address to bind (a non-loopback one requires the token)");
   app.add_option("--token", o->token,
                  "Access token; when given, every request needs it, even on loopback");
-  app.add_option("--static", o->static_dir, "Folder of the dashboard pages");
+  app.add_option("--static", o->static_dir,
+                 "Folder of the dashboard pages (default: PREFIX/share/orchard/web/static beside "
+                 "the executable, else the source tree's web/static)");
+  app.add_option("--assets", o->assets_dir,
+                 "The node_modules folder with the pages' libraries, ECharts and diff2html "
+                 "(default: PREFIX/share/orchard/web/node_modules, else the source tree's; "
+                 "scripts/install-deps.sh installs them)");
   app.callback([&ctx, &action, o] { action = [&ctx, o] { return DoUi(ctx, *o); }; });
 }
 
