@@ -9,14 +9,20 @@
 #include "orchestrator/cli/commands.h"
 #include "orchestrator/exec/stop_signal.h"
 #include "orchestrator/infer/driver.h"
+#include "orchestrator/remote/executors.h"
 #include "orchestrator/util/clock.h"
 
 namespace orchard::cli {
 
 namespace {
 
-Status DoInfer(Context& ctx, infer::InferOptions o) {
+Status DoInfer(Context& ctx, infer::InferOptions o, const std::string& executor) {
   o.cwd = ctx.cwd;
+  if (!executor.empty()) {  // --executor slurm[:PARTITION] | ssh:NODES (docs/executors.md)
+    auto config = remote::ParseExecutorOption(executor);
+    if (!config.ok()) return config.status();
+    o.executor = std::move(config).value();
+  }
   exec::StopSignal stop;
   infer::InferDriver driver(o, std::cerr, isatty(STDERR_FILENO) != 0, &stop);
   auto r = driver.Run();
@@ -62,15 +68,26 @@ void AddInferCommand(CLI::App& app, Context& ctx, Action& action) {
   app.add_option("--batch", o->batch, "Images per forward pass");
   app.add_option("--threads", o->threads, "Model threads per worker (0: cores / workers)");
   app.add_option("--shards", o->shards, "Shards to cut the inputs into (default: one per worker)");
-  app.add_option("--workers,-j", o->workers, "CPU workers (with GPUs: one per GPU)");
+  CLI::Option* workers = app.add_option(
+      "--workers,-j", o->workers,
+      "CPU workers (with GPUs: one per GPU); with --executor slurm: tasks at once");
   app.add_option("--gpus", o->gpus, "GPU ids, e.g. 0,1 (default: every GPU nvidia-smi lists)");
   app.add_flag("--cpu", o->cpu, "Use no GPU");
   app.add_option("--work", o->work, "The work folder (default: FILE.parts)");
   app.add_flag("--restart", o->restart, "Discard the work folder's job and start over");
   app.add_option("--retries", o->retries, "Extra attempts for the shards of a failed worker");
-  app.add_option("--worker", o->worker, "The orchard-train executable (default: beside orchard)");
+  app.add_option("--worker", o->worker,
+                 "The orchard-train executable (default: beside orchard; with ssh: the node's)");
   app.add_flag("--keep-work", o->keep_work, "Keep the work folder after a verified merge");
-  app.callback([&ctx, &action, o] { action = [&ctx, o] { return DoInfer(ctx, *o); }; });
+  auto executor = std::make_shared<std::string>();
+  app.add_option("--executor", *executor,
+                 "Where workers run: local (default), slurm or slurm:PARTITION (one job array, "
+                 "a task per shard), or ssh:NODES_FILE (inputs shipped to the nodes); "
+                 "docs/executors.md");
+  app.callback([&ctx, &action, o, executor, workers] {
+    o->workers_given = workers->count() > 0;
+    action = [&ctx, o, executor] { return DoInfer(ctx, *o, *executor); };
+  });
 }
 
 }  // namespace orchard::cli

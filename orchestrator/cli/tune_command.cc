@@ -1,6 +1,7 @@
 // orchard tune SPEC.yaml [overrides]: a tuning session (docs/tuning-spec.md).
 #include <unistd.h>
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -11,7 +12,8 @@
 #include "orchestrator/cli/table.h"
 #include "orchestrator/cli/view_format.h"
 #include "orchestrator/query/compiler/sql.h"
-#include "orchestrator/tune/gpu_slots.h"
+#include "orchestrator/exec/gpu_slots.h"
+#include "orchestrator/remote/executors.h"
 #include "orchestrator/tune/tune_runner.h"
 #include "orchestrator/util/clock.h"
 
@@ -37,6 +39,7 @@ struct TuneCliOptions {
   CLI::Option* resume = nullptr;
   std::vector<std::string> expects;  // gates on the best trial
   std::string junit, summary;        // report files
+  std::string executor;              // --executor: overrides the spec's
 };
 
 Status ApplyOverrides(const TuneCliOptions& o, flags::TuneSpec& spec) {
@@ -49,7 +52,7 @@ Status ApplyOverrides(const TuneCliOptions& o, flags::TuneSpec& spec) {
     spec.resources.concurrency = *o.concurrency;
   }
   if (!o.gpus.empty()) {
-    auto ids = tune::ParseGpuList(o.gpus);
+    auto ids = exec::ParseGpuList(o.gpus);
     if (!ids) {
       return Status::InvalidArgument("--gpus " + o.gpus +
                                      ": expected distinct GPU ids separated by commas, e.g. 0,1");
@@ -64,6 +67,11 @@ Status ApplyOverrides(const TuneCliOptions& o, flags::TuneSpec& spec) {
   if (o.timeout) spec.resources.timeout_s = *o.timeout;
   if (o.retries) spec.resources.retries = *o.retries;
   if (!o.name.empty()) spec.name = o.name;
+  if (!o.executor.empty()) {
+    auto executor = remote::ParseExecutorOption(o.executor);
+    if (!executor.ok()) return executor.status();
+    spec.executor = std::move(executor).value();
+  }
   if (spec.resources.trials_per_gpu > 1 && spec.resources.gpus_per_trial != 1) {
     return Status::InvalidArgument(
         "--trials-per-gpu " + std::to_string(spec.resources.trials_per_gpu) +
@@ -200,8 +208,17 @@ Status DoTune(Context& ctx, const TuneCliOptions& o) {
   auto store = ctx.OpenStore(/*create=*/true);
   if (!store.ok()) return store.status();
 
+  exec::ExecutorOptions eo;
+  eo.gpus = spec->resources.gpus;
+  eo.gpus_per_job = std::max(0, spec->resources.gpus_per_trial);
+  eo.jobs_per_gpu = spec->resources.trials_per_gpu;
+  eo.base_dir = std::filesystem::absolute(o.spec_path).parent_path().string();
+  auto executor = remote::MakeExecutor(spec->executor, eo);
+  if (!executor.ok()) return executor.status().WithContext(o.spec_path);
+
   tune::TuneOptions opt;
   opt.spec = *spec;
+  opt.executor = executor->get();
   opt.cwd = ctx.cwd;
   opt.force_new = o.new_session;
   opt.echo = o.echo;
@@ -252,6 +269,9 @@ void AddTuneCommand(CLI::App& app, Context& ctx, Action& action) {
   app.add_option("--timeout", o->timeout, "Per-trial timeout in seconds");
   app.add_option("--retries", o->retries, "Extra attempts for a failed trial");
   app.add_option("--name", o->name, "A name for the session");
+  app.add_option("--executor", o->executor,
+                 "Where trials run: local, slurm, slurm:PARTITION or ssh:NODES_FILE "
+                 "(overrides the spec's executor; docs/executors.md)");
   o->resume = app.add_option("--resume", o->resume_ref,
                              "Continue an unfinished session: this spec's, or the named one")
                   ->expected(0, 1);

@@ -22,11 +22,14 @@ struct ChildProcess::Impl {
 };
 
 std::string ExitInfo::Describe() const {
+  if (!lost.empty()) return "node lost: " + lost;
+  std::string more = detail.empty() ? "" : "; " + detail;
   if (signal) {
     const char* name = sigabbrev_np(signal);
-    return "killed by signal " + std::to_string(signal) + (name ? std::string(" (SIG") + name + ")" : "");
+    return "killed by signal " + std::to_string(signal) +
+           (name ? std::string(" (SIG") + name + ")" : "") + more;
   }
-  return "exit code " + std::to_string(exit_code);
+  return "exit code " + std::to_string(exit_code) + more;
 }
 
 namespace {
@@ -44,6 +47,9 @@ struct NewProcessGroup : bp::extend::handler {
   }
 };
 
+
+}  // namespace
+
 ExitInfo FromWaitStatus(int status) {
   ExitInfo info;
   if (WIFSIGNALED(status)) {
@@ -54,8 +60,6 @@ ExitInfo FromWaitStatus(int status) {
   }
   return info;
 }
-
-}  // namespace
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchSpec& spec) {
   if (spec.argv.empty()) return Status::InvalidArgument("no command to run");
@@ -138,7 +142,8 @@ ExitInfo ChildProcess::Wait() {
     if (r == pid_) {
       exit_ = FromWaitStatus(status);
     } else if (r < 0 && errno != EINTR) {
-      exit_ = ExitInfo{1, 0};
+      exit_ = ExitInfo{};
+      exit_->exit_code = 1;
     }
   }
   return *exit_;

@@ -31,8 +31,17 @@ struct LaunchSpec {
 struct ExitInfo {
   int exit_code = 0;   // for a signal: 128 + signal, as shells report it
   int signal = 0;      // 0 unless killed by a signal
+  // Non-empty when the job's node was lost (died, unreachable) before the
+  // job's end was known: why. The job may have done part of its work.
+  std::string lost;
+  // What the executor knows beyond the code, e.g. "slurm job 12 reached its
+  // time limit (TIMEOUT)"; "" when nothing. Describe() appends it.
+  std::string detail;
   std::string Describe() const;
 };
+
+// A waitpid() status as an ExitInfo.
+ExitInfo FromWaitStatus(int status);
 
 class ChildProcess {
  public:

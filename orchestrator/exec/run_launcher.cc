@@ -57,7 +57,8 @@ RunLauncher::RunLauncher(const store::Home& home, store::SqliteRunStore& store,
                          store::StoreWriter& writer)
     : home_(home), store_(store), writer_(writer) {}
 
-Status RunLauncher::RecordCode(const std::string& run_id, const RunRequest& request) {
+Result<std::string> RunLauncher::RecordCode(const std::string& run_id,
+                                            const RunRequest& request) {
   std::string dir = request.source_dir.empty() ? request.cwd : request.source_dir;
   std::optional<capture::GitInfo> git = capture::CaptureGitInfo(dir);
   std::string snapshot_id;
@@ -71,8 +72,10 @@ Status RunLauncher::RecordCode(const std::string& run_id, const RunRequest& requ
       snapshot_id = snap->id;
     }
   }
-  if (!git) return store_.SetCode(run_id, "", std::nullopt, "", snapshot_id);
-  return store_.SetCode(run_id, git->commit, git->dirty, git->diff, snapshot_id);
+  Status set = git ? store_.SetCode(run_id, git->commit, git->dirty, git->diff, snapshot_id)
+                   : store_.SetCode(run_id, "", std::nullopt, "", snapshot_id);
+  if (!set.ok()) return set;
+  return snapshot_id;
 }
 
 void RunLauncher::IndexArtifacts(const std::string& run_id, const std::string& run_dir) {
@@ -158,25 +161,38 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
                       "orchard: environment not recorded: " + env_s.message() + "\n");
   }
 
-  Status code = RecordCode(run.id, request);
+  auto code = RecordCode(run.id, request);
   if (!code.ok()) {
     writer_.AppendLog(run.id, "orchard", NowSeconds(),
-                      "orchard: code not recorded: " + code.message() + "\n");
+                      "orchard: code not recorded: " + code.status().message() + "\n");
   }
 
-  LaunchSpec spec;
+  JobSpec spec;
+  spec.name = run.id;
   spec.argv = TrainerArgv(request.command, request.flags);
   spec.cwd = request.cwd;
   spec.stdout_path = home_.JournalPath(run.id, "stdout");
   spec.stderr_path = home_.JournalPath(run.id, "stderr");
+  spec.run_dir = run_dir;
+  spec.snapshot_id = code.ok() ? *code : "";
+  spec.store_path = home_.db_path;
+  spec.grace_s = request.grace_seconds;
   spec.env["ORCHARD_RUN_ID"] = run.id;
   spec.env["ORCHARD_RUN_DIR"] = run_dir;
   spec.env["ORCHARD_SEED"] = std::to_string(*run.seed);
   spec.env["ORCHARD_HOME"] = home_.root;
   spec.env["PYTHONUNBUFFERED"] = "1";  // Python trainers stream instead of buffering
-  if (request.cuda_visible_devices) spec.env["CUDA_VISIBLE_DEVICES"] = *request.cuda_visible_devices;
+  spec.cuda_visible_devices = request.cuda_visible_devices;
 
-  auto started = ChildProcess::Start(spec);
+  std::unique_ptr<Executor> own;
+  Executor* executor = request.executor;
+  if (executor == nullptr) {
+    auto local = MakeLocalExecutor({});
+    if (!local.ok()) return local.status();
+    own = std::move(local).value();
+    executor = own.get();
+  }
+  auto started = executor->Start(spec, request.placement);
   if (!started.ok()) {
     outcome.error = started.status().message();
     outcome.exit.exit_code = 127;
@@ -187,8 +203,17 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
     outcome.status = store::RunStatus::kFailed;
     return outcome;
   }
-  std::unique_ptr<ChildProcess> child = std::move(started).value();
-  ORCHARD_RETURN_IF_ERROR(store_.MarkStarted(run.id, child->pid(), NowSeconds()));
+  std::unique_ptr<Job> child = std::move(started).value();
+  if (executor->Name() != "local") {
+    writer_.AppendLog(run.id, "orchard", NowSeconds(),
+                      "orchard: started on " + executor->Name() + ": " + child->Where() + " (" +
+                          request.placement.Describe() + ")\n");
+  }
+  // A job waiting in a scheduler's queue has not started: its start time is
+  // when it leaves the queue.
+  bool queued = child->Queued();
+  if (queued && on_queued) on_queued(true);
+  if (!queued) ORCHARD_RETURN_IF_ERROR(store_.MarkStarted(run.id, child->pid(), NowSeconds()));
 
   RunCounters counters;
   const auto* observer = on_metrics ? &on_metrics : nullptr;
@@ -210,16 +235,18 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
     });
   };
 
-  const double deadline = request.timeout_s > 0 ? NowSeconds() + request.timeout_s : 0;
+  // The timeout counts from the start, not from the submission to a queue.
+  double deadline = request.timeout_s > 0 && !queued ? NowSeconds() + request.timeout_s : 0;
   bool timed_out = false;
   bool stop_requested = false;
   double kill_deadline = 0;
   std::optional<ExitInfo> exit;
   for (;;) {
-    pollfd fds[2];
+    pollfd fds[3];
     int n = 0, stop_i = -1;
     if (watch.fd() >= 0) fds[n++] = {watch.fd(), POLLIN, 0};
     if (stop && stop->fd() >= 0) { stop_i = n; fds[n++] = {stop->fd(), POLLIN, 0}; }
+    if (child->exit_fd() >= 0) fds[n++] = {child->exit_fd(), POLLIN, 0};  // wakes at its end
     // inotify wakes us on output; the timeout reaps the child and covers a
     // file system without inotify.
     int timeout_ms = watch.fd() >= 0 && !stop_requested ? 100 : 20;
@@ -230,6 +257,16 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
     // Reap first, then read: once it has exited, its files hold all it wrote.
     exit = child->Poll();
     drain(now);
+    if (queued && (exit || !child->Queued())) {
+      queued = false;
+      if (on_queued) on_queued(false);
+      if (request.timeout_s > 0) deadline = now + request.timeout_s;
+      Status marked = store_.MarkStarted(run.id, child->pid(), now);
+      if (!marked.ok()) {
+        writer_.AppendLog(run.id, "orchard", now, "orchard: start not recorded: " +
+                                                      marked.message() + "\n");
+      }
+    }
     if (exit) break;
     if (rc > 0 && stop_i >= 0 && (fds[stop_i].revents & POLLIN)) {
       int count = stop->Drain();
@@ -257,9 +294,33 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
       kill_deadline = now + 3600;  // once
     }
   }
+  if (!exit) {  // poll() failed: stop the job and wait for it (bounded)
+    child->Signal(SIGKILL);
+    for (int i = 0; i < 600 && !(exit = child->Poll()); ++i) usleep(50000);
+    if (!exit) {
+      exit = ExitInfo{};
+      exit->exit_code = 137;
+      exit->signal = SIGKILL;
+      exit->detail = "the job did not end after SIGKILL";
+    }
+  }
+  drain(NowSeconds());
   out.Finish(NowSeconds());
   err.Finish(NowSeconds());
-  if (!exit) exit = child->Wait();
+  if (auto gpus = child->Gpus(); gpus && gpus != request.cuda_visible_devices) {
+    run.env["cuda_visible_devices"] = *gpus;  // what the cluster assigned
+    Status s = store_.SetRunContext(run.id, run_dir, run.env);
+    if (!s.ok()) {
+      writer_.AppendLog(run.id, "orchard", NowSeconds(),
+                        "orchard: assigned GPUs not recorded: " + s.message() + "\n");
+    }
+  }
+  Status collected = child->Collect();
+  if (!collected.ok()) {
+    writer_.AppendLog(run.id, "orchard", NowSeconds(),
+                      "orchard: run folder not copied back from " + child->Where() + ": " +
+                          collected.message() + "\n");
+  }
   outcome.exit = *exit;
   outcome.points = counters.points;
   outcome.malformed = counters.malformed;
@@ -270,7 +331,10 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
                           " malformed metric line(s) kept as log text; first: " +
                           counters.first_malformed + "\n");
   }
-  if (timed_out) {
+  if (!exit->lost.empty()) {
+    outcome.status = store::RunStatus::kFailed;
+    outcome.error = "lost: " + exit->lost;
+  } else if (timed_out) {
     outcome.status = store::RunStatus::kFailed;
     outcome.error = "timed out after " + FormatDuration(request.timeout_s) + " (" +
                     exit->Describe() + ")";

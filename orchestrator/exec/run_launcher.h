@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "orchestrator/exec/child_process.h"
+#include "orchestrator/exec/executor.h"
 #include "orchestrator/exec/stop_signal.h"
 #include "orchestrator/store/home.h"
 #include "orchestrator/store/sqlite_run_store.h"
@@ -34,6 +35,10 @@ struct RunRequest {
   std::string tune_id;
   std::optional<int64_t> seed;                       // drawn when absent
   std::optional<std::string> cuda_visible_devices;   // unset: inherited
+  // Where the trainer runs: room the caller reserved with executor->Acquire.
+  // Null: a child process on this machine.
+  Executor* executor = nullptr;
+  Placement placement;
   std::string cwd;                                   // where the trainer runs
   std::string source_dir;                            // snapshot root hint ("" = cwd)
   bool snapshot = true;
@@ -63,6 +68,8 @@ class RunLauncher {
   // Called on the launching thread with each batch of metric points as it
   // arrives (the tuner's early stopping watches these).
   std::function<void(const std::vector<store::MetricPoint>&)> on_metrics;
+  // Called when the job enters (true) or leaves (false) a scheduler's queue.
+  std::function<void(bool queued)> on_queued;
 
   // Runs the request to its end. `stop` may be null (nothing can stop it
   // early but its own end or the timeout).
@@ -79,7 +86,8 @@ class RunLauncher {
                            StopRequests* stop);
 
  private:
-  Status RecordCode(const std::string& run_id, const RunRequest& request);
+  // Records git state and the code snapshot; returns the snapshot id ("" none).
+  Result<std::string> RecordCode(const std::string& run_id, const RunRequest& request);
   void IndexArtifacts(const std::string& run_id, const std::string& run_dir);
 
   const store::Home& home_;

@@ -22,7 +22,9 @@
 #include "orchestrator/infer/progress.h"
 #include "orchestrator/infer/records.h"
 #include "orchestrator/infer/worker_pool.h"
-#include "orchestrator/tune/gpu_slots.h"
+#include "orchestrator/exec/gpu_slots.h"
+#include "orchestrator/remote/executors.h"
+#include "orchestrator/remote/ssh_ship.h"
 #include "orchestrator/util/clock.h"
 
 namespace orchard::infer {
@@ -83,6 +85,24 @@ class FolderLock {
   explicit FolderLock(int fd) : fd_(fd) {}
   int fd_;
 };
+
+// --executor other than local (Slurm): the executor, with --workers as its
+// cap on workers at once when given.
+bool OnCluster(const InferOptions& o) { return !(o.executor.is_null() || o.executor == "local"); }
+
+Result<std::unique_ptr<exec::Executor>> ClusterExecutor(const InferOptions& o,
+                                                        const std::string& cwd, bool gpu) {
+  nlohmann::json config = o.executor;
+  if (o.workers_given && config.is_object() && config.contains("slurm")) {
+    nlohmann::json& s = config["slurm"];
+    if (s.is_null()) s = nlohmann::json::object();
+    if (s.is_object() && !s.contains("max_jobs")) s["max_jobs"] = o.workers;
+  }
+  exec::ExecutorOptions eo;
+  eo.gpus_per_job = gpu ? 1 : 0;
+  eo.base_dir = cwd;
+  return remote::MakeExecutor(config, eo);
+}
 
 }  // namespace
 
@@ -185,9 +205,14 @@ Result<InferSummary> InferDriver::Run() {
 
   // Devices: one worker per GPU, else N CPU workers.
   std::vector<std::string> gpu_ids;
-  if (!opt_.cpu) {
+  const bool cluster = OnCluster(opt_);
+  if (cluster && !opt_.gpus.empty()) {
+    return Status::InvalidArgument("--gpus names GPUs of this machine; with --executor the cluster "
+                                   "assigns each worker its GPU: leave --gpus out, or use --cpu");
+  }
+  if (!opt_.cpu && !cluster) {
     if (!opt_.gpus.empty()) {
-      auto ids = tune::ParseGpuList(opt_.gpus);
+      auto ids = exec::ParseGpuList(opt_.gpus);
       if (!ids || ids->empty()) {
         return Status::InvalidArgument("--gpus " + opt_.gpus + ": expected GPU ids like 0,1");
       }
@@ -202,8 +227,25 @@ Result<InferSummary> InferDriver::Run() {
       }
     }
   }
-  const bool use_gpu = !gpu_ids.empty();
-  const int wanted_workers = use_gpu ? static_cast<int>(gpu_ids.size()) : opt_.workers;
+  const bool use_gpu = cluster ? !opt_.cpu : !gpu_ids.empty();
+  const int wanted_workers =
+      use_gpu && !cluster ? static_cast<int>(gpu_ids.size()) : opt_.workers;
+  std::unique_ptr<exec::Executor> cluster_executor;  // before any file is written: fail early
+  if (cluster) {
+    auto made = ClusterExecutor(opt_, cwd, use_gpu);
+    if (!made.ok()) return made.status();
+    cluster_executor = std::move(made).value();
+  }
+  if (cluster_executor && cluster_executor->Name() == "ssh") {
+    // Each input travels to the node under the worker's --root, as written.
+    for (const auto& p : inputs->paths) {
+      if (!remote::IsSafeRelativePath(p)) {
+        return Status::InvalidArgument(
+            "--executor ssh ships each input under its folder, but '" + p + "' in " +
+            inputs->source + " is absolute or leaves it; list paths relative to the list's folder");
+      }
+    }
+  }
 
   // The job: resume the work folder's, or plan a new one.
   const nlohmann::json identity = JobIdentity(bundle->card_sha256, *inputs, record_opt);
@@ -274,7 +316,12 @@ Result<InferSummary> InferDriver::Run() {
 
   PoolOutcome outcome;
   if (!pending.empty()) {
-    auto worker_exe = FindWorker(opt_.worker, opt_.self_exe);
+    // SSH nodes see none of our files: their worker is the node's
+    // orchard-train (its nodes-file `orchard_train`, or on its PATH), or
+    // --worker as a path on the node.
+    const bool ssh = cluster_executor && cluster_executor->Name() == "ssh";
+    auto worker_exe = ssh ? Result<std::string>(opt_.worker.empty() ? std::string(kWorkerName) : opt_.worker)
+                          : FindWorker(opt_.worker, opt_.self_exe);
     if (!worker_exe.ok()) return worker_exe.status();
     PoolConfig cfg;
     cfg.worker_exe = *worker_exe;
@@ -290,15 +337,32 @@ Result<InferSummary> InferDriver::Run() {
     cfg.threads = opt_.threads > 0 ? opt_.threads : std::max(1, CpuCount() / cfg.slots);
     cfg.retries = opt_.retries;
     cfg.poll_s = opt_.poll_s;
-    if (use_gpu) cfg.gpu_ids.assign(gpu_ids.begin(), gpu_ids.begin() + cfg.slots);
+    if (use_gpu && !cluster) cfg.gpu_ids.assign(gpu_ids.begin(), gpu_ids.begin() + cfg.slots);
     summary.workers = cfg.slots;
     std::string ids;
     for (const auto& g : cfg.gpu_ids) ids += (ids.empty() ? "" : ",") + g;
     summary.device = use_gpu ? "cuda (GPU " + ids + ")" : "cpu";
+    if (cluster) {
+      // Slurm queues what does not fit: each pending shard is a task of one
+      // job array; another executor gets as many workers as it has room for.
+      const int gpus = use_gpu ? 1 : 0;
+      cfg.executor = cluster_executor.get();
+      cfg.gpus_per_worker = gpus;
+      cfg.slots = cluster_executor->Name() == "slurm"
+                      ? static_cast<int>(pending.size())
+                      : std::min<int>(cluster_executor->Capacity(gpus), pending.size());
+      cfg.threads = opt_.threads;  // 0: the worker uses the cores its node gives it
+      summary.workers = cfg.slots;
+      summary.device = std::string(use_gpu ? "cuda, 1 GPU each" : "cpu") + ", " +
+                       cluster_executor->Describe();
+    }
     log_ << n_inputs << (n_inputs == 1 ? " image in " : " images in ") << n_shards
          << (n_shards == 1 ? " shard, " : " shards, ") << pending.size() << " to do on "
          << cfg.slots << (cfg.slots == 1 ? " worker" : " workers") << " (" << summary.device << ", "
-         << cfg.threads << (cfg.threads == 1 ? " thread" : " threads") << " each); work in "
+         << (cfg.threads == 0 ? std::string("the cores each task gets")
+                               : std::to_string(cfg.threads) +
+                                     (cfg.threads == 1 ? " thread each" : " threads each"))
+         << "); work in "
          << work << "\n"
          << std::flush;
 

@@ -19,6 +19,8 @@
 #include <ostream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "flags/status.h"
 #include "orchestrator/exec/stop_signal.h"
 
@@ -46,6 +48,13 @@ struct InferOptions {
   std::string self_exe;           // where orchard is (to find orchard-train); "": /proc/self/exe
   double plain_every_s = 5;       // plain progress lines (not a terminal)
   double poll_s = 0.2;            // how often workers are checked
+  // --executor (docs/executors.md): null or "local" = this machine. Another
+  // (Slurm, SSH nodes) places the workers and assigns their GPUs (one each,
+  // none with --cpu); with Slurm each pending shard is one task of one job
+  // array; SSH nodes get the bundle and inputs shipped and run their own
+  // orchard-train (--worker: a path on the node).
+  nlohmann::json executor;
+  bool workers_given = false;     // --workers named: with Slurm, the tasks at once
 };
 
 struct InferSummary {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 
 #include "orchestrator/capture/line_splitter.h"
@@ -63,7 +64,8 @@ struct WorkerPool::Worker {
   std::string name;  // worker-SLOT-ATTEMPT
   std::vector<int> shards;
   size_t next_check = 0;  // shards before it have their .out (done in order)
-  std::unique_ptr<exec::ChildProcess> proc;
+  std::unique_ptr<exec::Job> job;
+  exec::Placement where;
   std::string stdout_path, stderr_path;
   std::unique_ptr<exec::JournalTail> tail;
   capture::LineSplitter splitter;
@@ -81,14 +83,28 @@ WorkerPool::WorkerPool(PoolConfig config, const std::vector<ShardRange>& shards,
       stop_(stop),
       attempts_(shards.size(), 0),
       seen_(shards.size(), false) {
+  executor_ = cfg_.executor;
+  if (executor_ == nullptr) {
+    exec::ExecutorOptions eo;
+    eo.gpus = cfg_.gpu_ids;
+    eo.gpus_per_job = cfg_.gpu_ids.empty() ? 0 : 1;
+    auto local = exec::MakeLocalExecutor(eo);  // cannot fail: GPUs are given
+    if (local.ok()) own_executor_ = std::move(local).value();
+    executor_ = own_executor_.get();
+  }
   for (const auto& s : shards_) {
     total_ += s.count;
     if (done_[s.index]) done_at_start_ += s.count;
   }
 }
 
-// Workers still running (an error on the way out) are killed by ~ChildProcess.
-WorkerPool::~WorkerPool() = default;
+// Workers still running (an error on the way out) are killed by ~Job.
+WorkerPool::~WorkerPool() {
+  for (auto& w : workers_) {
+    w->job.reset();
+    if (w->running) executor_->Release(w->where);
+  }
+}
 
 std::string WorkerPool::OutPath(int id) const {
   return (fs::path(cfg_.work) / ShardFileName(id, "out")).string();
@@ -99,47 +115,113 @@ std::string WorkerPool::ListPath(int id) const {
 }
 
 Status WorkerPool::Start(int slot, int attempt, std::vector<int> ids) {
-  auto w = std::make_unique<Worker>();
-  w->slot = slot;
-  w->attempt = attempt;
-  w->name = "worker-" + std::to_string(slot) + "-" + std::to_string(attempt);
-  w->shards = std::move(ids);
-  const std::string shards_file = (fs::path(cfg_.work) / (w->name + ".shards")).string();
-  std::string text;
-  for (int id : w->shards) text += ListPath(id) + "\t" + OutPath(id) + "\n";
-  ORCHARD_RETURN_IF_ERROR(WriteFileAtomic(shards_file, text));
+  return StartAll({Launch{slot, attempt, std::move(ids)}});
+}
 
-  const bool gpu = !cfg_.gpu_ids.empty();
-  exec::LaunchSpec spec;
-  spec.argv = {cfg_.worker_exe,
-               "infer",
-               "--bundle=" + cfg_.bundle,
-               "--shards=" + shards_file,
-               "--root=" + cfg_.root,
-               std::string("--format=") + (cfg_.format == OutFormat::kCsv ? "csv" : "jsonl"),
-               "--batch=" + std::to_string(cfg_.batch),
-               "--threads=" + std::to_string(cfg_.threads),
-               std::string("--device=") + (gpu ? "cuda" : "cpu"),
-               "--parent_pid=" + std::to_string(getpid())};
-  if (cfg_.features) {
-    spec.argv.push_back("--features");
-  } else {
-    spec.argv.push_back("--top_k=" + std::to_string(cfg_.top_k));
+Status WorkerPool::StartAll(std::vector<Launch> launches) {
+  std::vector<std::unique_ptr<Worker>> fresh;
+  std::vector<exec::JobSpec> specs;
+  std::vector<exec::Placement> places;
+  auto release = [&] {
+    for (const auto& p : places) executor_->Release(p);
+  };
+  const bool gpu = !cfg_.gpu_ids.empty() || cfg_.gpus_per_worker > 0;
+  const int gpus = cfg_.gpu_ids.empty() ? cfg_.gpus_per_worker : 1;
+  // The worker exits with the driver; on a cluster node the driver is no
+  // process of its own (the wrapper or a shell is the parent), so there the
+  // executor's cancellation stands for it.
+  const bool watch_parent = executor_->Name() == "local";
+  // SSH nodes see none of our files: the bundle, the shard lists and their
+  // images travel with the worker (JobSpec::ship), which names them relative
+  // to its folder there, and its .out files come back (JobSpec::fetch).
+  const bool ship = executor_->Name() == "ssh";
+  for (auto& l : launches) {
+    auto w = std::make_unique<Worker>();
+    w->slot = l.slot;
+    w->attempt = l.attempt;
+    w->name = "worker-" + std::to_string(l.slot) + "-" + std::to_string(l.attempt);
+    w->shards = std::move(l.ids);
+    const std::string shards_file = (fs::path(cfg_.work) / (w->name + ".shards")).string();
+    std::string text;
+    for (int id : w->shards) {
+      text += ship ? ShardFileName(id, "list") + "\t" + ShardFileName(id, "out") + "\n"
+                   : ListPath(id) + "\t" + OutPath(id) + "\n";
+    }
+    Status written = WriteFileAtomic(shards_file, text);
+    if (!written.ok()) {
+      release();
+      return written;
+    }
+    std::optional<exec::Placement> where = executor_->Acquire(gpu ? gpus : 0);
+    if (!where) {
+      release();
+      return Status::IoError("no room to start " + w->name + " on " + executor_->Describe());
+    }
+    w->where = *where;
+    places.push_back(*where);
+    exec::JobSpec spec;
+    spec.name = w->name;
+    spec.argv = {cfg_.worker_exe,
+                 "infer",
+                 "--bundle=" + (ship ? std::string("bundle") : cfg_.bundle),
+                 "--shards=" + (ship ? w->name + ".shards" : shards_file),
+                 "--root=" + (ship ? std::string("root") : cfg_.root),
+                 std::string("--format=") + (cfg_.format == OutFormat::kCsv ? "csv" : "jsonl"),
+                 "--batch=" + std::to_string(cfg_.batch),
+                 "--threads=" + std::to_string(cfg_.threads),
+                 std::string("--device=") + (gpu ? "cuda" : "cpu")};
+    if (watch_parent) spec.argv.push_back("--parent_pid=" + std::to_string(getpid()));
+    if (cfg_.features) {
+      spec.argv.push_back("--features");
+    } else {
+      spec.argv.push_back("--top_k=" + std::to_string(cfg_.top_k));
+    }
+    std::string cvd;
+    for (const auto& g : w->where.gpus) cvd += (cvd.empty() ? "" : ",") + g;
+    spec.cuda_visible_devices = cvd;
+    spec.cwd = cfg_.cwd;
+    spec.run_dir = cfg_.work;
+    w->stdout_path = (fs::path(cfg_.work) / (w->name + ".stdout")).string();
+    w->stderr_path = (fs::path(cfg_.work) / (w->name + ".stderr")).string();
+    spec.stdout_path = w->stdout_path;
+    spec.stderr_path = w->stderr_path;
+    if (ship) ShipInputs(*w, shards_file, spec);
+    specs.push_back(std::move(spec));
+    fresh.push_back(std::move(w));
   }
-  spec.env["CUDA_VISIBLE_DEVICES"] = gpu ? cfg_.gpu_ids[slot] : "";
-  spec.cwd = cfg_.cwd;
-  w->stdout_path = (fs::path(cfg_.work) / (w->name + ".stdout")).string();
-  w->stderr_path = (fs::path(cfg_.work) / (w->name + ".stderr")).string();
-  spec.stdout_path = w->stdout_path;
-  spec.stderr_path = w->stderr_path;
-  auto proc = exec::ChildProcess::Start(spec);
-  if (!proc.ok()) return proc.status();
-  w->proc = std::move(proc).value();
-  auto tail = exec::JournalTail::Open(w->stdout_path, 0);
-  if (tail.ok()) w->tail = std::move(tail).value();
-  for (int id : w->shards) ++attempts_[id];
-  workers_.push_back(std::move(w));
+  auto jobs = executor_->StartMany(specs, places);  // one by one unless the executor can batch
+  if (!jobs.ok()) {
+    release();
+    return jobs.status();
+  }
+  for (size_t i = 0; i < fresh.size(); ++i) {
+    Worker& w = *fresh[i];
+    w.job = std::move((*jobs)[i]);
+    auto tail = exec::JournalTail::Open(w.stdout_path, 0);
+    if (tail.ok()) w.tail = std::move(tail).value();
+    for (int id : w.shards) ++attempts_[id];
+    workers_.push_back(std::move(fresh[i]));
+  }
   return Status::Ok();
+}
+
+void WorkerPool::ShipInputs(const Worker& w, const std::string& shards_file,
+                            exec::JobSpec& spec) const {
+  spec.ship = {{cfg_.bundle, "bundle"}, {shards_file, w.name + ".shards"}};
+  std::set<std::string> images;  // a list may name one image twice
+  std::error_code ec;
+  for (int id : w.shards) {
+    spec.ship.emplace_back(ListPath(id), ShardFileName(id, "list"));
+    spec.fetch.push_back(ShardFileName(id, "out"));
+    std::ifstream list(ListPath(id));
+    for (std::string line; std::getline(list, line);) {
+      // A missing image is not shipped: the worker records it as missing.
+      fs::path local = fs::path(cfg_.root) / line;
+      if (!line.empty() && images.insert(line).second && fs::is_regular_file(local, ec)) {
+        spec.ship.emplace_back(local.string(), "root/" + line);
+      }
+    }
+  }
 }
 
 void WorkerPool::ReadOutput(Worker& w) {
@@ -157,8 +239,14 @@ void WorkerPool::ReadOutput(Worker& w) {
   });
 }
 
-void WorkerPool::OnExit(Worker& w, int exit_code, const std::string& described) {
+void WorkerPool::OnExit(Worker& w, const exec::ExitInfo& exit) {
   w.running = false;
+  Status collected = w.job->Collect();
+  if (!collected.ok()) progress_.Event(w.name + ": " + collected.message());
+  executor_->Release(w.where);
+  const int exit_code = exit.exit_code;
+  const bool lost = !exit.lost.empty();
+  if (lost) executor_->NodeLost(w.where, exit.lost);
   std::error_code ec;
   std::vector<int> unfinished;
   for (int id : w.shards) {
@@ -173,10 +261,12 @@ void WorkerPool::OnExit(Worker& w, int exit_code, const std::string& described) 
     }
   }
   if (stopping_ || unfinished.empty()) return;
-  std::string why = exit_code == 0 ? "exited without finishing" : described;
+  std::string why = exit_code == 0 && !lost ? "exited without finishing" : exit.Describe();
   std::vector<int> retry, give_up;
   for (int id : unfinished) {
-    bool can = exit_code != kWorkerUsageExit && attempts_[id] < 1 + cfg_.retries;
+    // A lost node is not the shard's fault: it gets another attempt.
+    if (lost) --attempts_[id];
+    bool can = lost || (exit_code != kWorkerUsageExit && attempts_[id] < 1 + cfg_.retries);
     (can ? retry : give_up).push_back(id);
   }
   progress_.Event(w.name + " " + why + "; unfinished: " + ShardNames(unfinished) +
@@ -232,11 +322,13 @@ InferCounts WorkerPool::Counts(double now) const {
 
 Result<PoolOutcome> WorkerPool::Run(const std::vector<int>& pending) {
   const int slots = std::max(1, std::min<int>(cfg_.slots, static_cast<int>(pending.size())));
+  std::vector<Launch> first;
   for (int s = 0; s < slots; ++s) {
     std::vector<int> ids;
     for (size_t i = s; i < pending.size(); i += slots) ids.push_back(pending[i]);
-    ORCHARD_RETURN_IF_ERROR(Start(s, 1, std::move(ids)));
+    first.push_back({s, 1, std::move(ids)});
   }
+  ORCHARD_RETURN_IF_ERROR(StartAll(std::move(first)));
   t_start_ = NowSeconds();
   int stop_count = 0;
   std::error_code ec;
@@ -250,7 +342,7 @@ Result<PoolOutcome> WorkerPool::Run(const std::vector<int>& pending) {
         progress_.Event("Stopping the workers (Ctrl-C again to kill them)...");
       }
       for (auto& w : workers_) {
-        if (w->running) w->proc->Signal(stop_count >= 2 ? SIGKILL : SIGTERM);
+        if (w->running) w->job->Signal(stop_count >= 2 ? SIGKILL : SIGTERM);
       }
     }
     for (size_t i = 0; i < workers_.size(); ++i) {  // OnExit may append a retry
@@ -264,9 +356,9 @@ Result<PoolOutcome> WorkerPool::Run(const std::vector<int>& pending) {
         seen_[id] = true;
         ++w.next_check;
       }
-      if (auto exit = w.proc->Poll()) {
+      if (auto exit = w.job->Poll()) {
         ReadOutput(w);
-        OnExit(w, exit->exit_code, exit->Describe());
+        OnExit(w, *exit);
       }
     }
     bool any_running = std::any_of(workers_.begin(), workers_.end(),

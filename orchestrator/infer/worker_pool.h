@@ -11,7 +11,10 @@
 // record per input); a short .out is removed, and the unfinished shards go to
 // a new worker on the same slot until they have had 1 + retries attempts (not
 // after exit code 2, a refused flag or bundle). A stop request sends SIGTERM
-// to every worker (a second one SIGKILL) and waits for them.
+// to every worker (a second one SIGKILL) and waits for them. Workers run
+// through an executor (docs/executors.md): room for each is acquired when it
+// starts and released when it exits; a worker lost with its node has its
+// unfinished shards started again elsewhere without spending a retry.
 // Not thread-safe; the driver's thread owns it.
 #pragma once
 
@@ -20,6 +23,7 @@
 #include <vector>
 
 #include "flags/status.h"
+#include "orchestrator/exec/executor.h"
 #include "orchestrator/exec/stop_signal.h"
 #include "orchestrator/infer/job.h"
 #include "orchestrator/infer/progress.h"
@@ -38,8 +42,13 @@ struct PoolConfig {
   bool features = false;
   int batch = 32;
   int threads = 1;                    // per worker
-  std::vector<std::string> gpu_ids;   // one per slot; empty: CPU workers
+  std::vector<std::string> gpu_ids;   // local GPUs, one per worker; empty: CPU workers
   int slots = 1;                      // workers at once
+  // Where workers run (not owned). Null: this machine, over gpu_ids.
+  exec::Executor* executor = nullptr;
+  // With an executor that assigns GPUs itself (Slurm; gpu_ids empty): the
+  // GPUs each worker asks for (0: CPU workers).
+  int gpus_per_worker = 0;
   int retries = 1;
   double poll_s = 0.2;
 };
@@ -64,14 +73,26 @@ class WorkerPool {
 
  private:
   struct Worker;
+  struct Launch {
+    int slot = 0, attempt = 1;
+    std::vector<int> ids;
+  };
   Status Start(int slot, int attempt, std::vector<int> ids);
+  // Starts workers together: the executor may submit them as one (a Slurm
+  // job array). All start, or none does.
+  Status StartAll(std::vector<Launch> launches);
+  // For nodes without our files (ssh): what the worker needs shipped and
+  // what comes back.
+  void ShipInputs(const Worker& w, const std::string& shards_file, exec::JobSpec& spec) const;
   void ReadOutput(Worker& w);
-  void OnExit(Worker& w, int exit_code, const std::string& why);
+  void OnExit(Worker& w, const exec::ExitInfo& exit);
   InferCounts Counts(double now) const;
   std::string OutPath(int id) const;
   std::string ListPath(int id) const;
 
   PoolConfig cfg_;
+  std::unique_ptr<exec::Executor> own_executor_;
+  exec::Executor* executor_ = nullptr;
   const std::vector<ShardRange>& shards_;
   std::vector<bool>& done_;
   InferProgress& progress_;

@@ -7,7 +7,9 @@ namespace orchard::tune {
 std::string Progress::StatusText(const std::string& tune_id, const ProgressCounts& c) {
   std::string s = "[tune " + tune_id + "] " + std::to_string(c.done);
   if (c.total > 0) s += "/" + std::to_string(c.total);
-  s += " done · " + std::to_string(c.running) + " running · " + std::to_string(c.pruned) +
+  s += " done · " + std::to_string(c.running - c.queued) + " running · ";
+  if (c.queued > 0) s += std::to_string(c.queued) + " queued · ";
+  s += std::to_string(c.pruned) +
        " pruned · " + std::to_string(c.failed) + " failed";
   if (!c.best.empty()) s += " · best " + c.best;
   if (c.eta_s) s += " · ETA " + FormatDuration(*c.eta_s);

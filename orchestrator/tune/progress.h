@@ -14,6 +14,7 @@ namespace orchard::tune {
 
 struct ProgressCounts {
   int done = 0, running = 0, pruned = 0, failed = 0;
+  int queued = 0;           // of the running, waiting in a scheduler's queue
   int total = 0;            // trials the session will run (0: unknown)
   std::string best;         // "val_acc=0.8312 (trial 3)" or ""
   std::optional<double> eta_s;

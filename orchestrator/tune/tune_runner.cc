@@ -12,10 +12,8 @@
 
 #include "flags/expand.h"
 #include "flags/flag_value.h"
-#include "orchestrator/capture/environment.h"
 #include "orchestrator/exec/run_launcher.h"
 #include "orchestrator/store/store_writer.h"
-#include "orchestrator/tune/gpu_slots.h"
 #include "orchestrator/tune/progress.h"
 #include "orchestrator/tune/trial_book.h"
 #include "orchestrator/tune/tune_session.h"
@@ -31,7 +29,7 @@ using State = search::TrialRecord::State;
 // `outcome`, `run_id` and `score`, then sets `done`.
 struct ActiveTrial {
   PendingTrial trial;
-  std::vector<std::string> gpus;
+  exec::Placement where;
   exec::StopFlag stop;
   std::thread thread;
   std::atomic<bool> done{false};
@@ -39,29 +37,13 @@ struct ActiveTrial {
   Result<exec::RunOutcome> outcome = Status::Internal("not run");
   std::optional<double> score;
   double started = 0;
+  double queued_s = 0;  // time spent in a scheduler's queue (the trial's thread)
 };
 
 std::string FormatValue(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", v);
   return buf;
-}
-
-Result<std::vector<std::string>> GpuIds(const flags::TuneSpec& spec) {
-  if (spec.resources.gpus_per_trial <= 0) return std::vector<std::string>{};
-  if (!spec.resources.gpus.empty()) return spec.resources.gpus;
-  nlohmann::json env = capture::CaptureEnvironment();
-  std::vector<std::string> ids;
-  for (const auto& g : env.value("gpus", nlohmann::json::array())) {
-    if (g.contains("index")) ids.push_back(flags::FormatScalar(g["index"]));
-  }
-  if (ids.empty()) {
-    return Status::InvalidArgument(
-        "resources.gpus_per_trial is " + std::to_string(spec.resources.gpus_per_trial) +
-        " but no GPU was found (nvidia-smi lists none); declare them with resources.gpus "
-        "or --gpus, or set gpus_per_trial: 0 for CPU-only trials");
-  }
-  return ids;
 }
 
 }  // namespace
@@ -76,12 +58,21 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
   if (!sampler.ok()) return sampler.status();
   auto pruner = search::MakePruner(spec.early_stopping);
   if (!pruner.ok()) return pruner.status();
-  auto gpu_ids = GpuIds(spec);
-  if (!gpu_ids.ok()) return gpu_ids.status();
-  GpuSlots slots(*gpu_ids, spec.resources.trials_per_gpu);
   const int gpus_per_trial = std::max(0, spec.resources.gpus_per_trial);
+  std::unique_ptr<exec::Executor> own_executor;
+  exec::Executor* executor = opt_.executor;
+  if (executor == nullptr) {
+    exec::ExecutorOptions eo;
+    eo.gpus = spec.resources.gpus;
+    eo.gpus_per_job = gpus_per_trial;
+    eo.jobs_per_gpu = spec.resources.trials_per_gpu;
+    auto local = exec::MakeLocalExecutor(eo);
+    if (!local.ok()) return local.status().WithContext("resources");
+    own_executor = std::move(local).value();
+    executor = own_executor.get();
+  }
   const int concurrency =
-      std::max(1, std::min(spec.resources.concurrency, slots.Capacity(gpus_per_trial)));
+      std::max(1, std::min(spec.resources.concurrency, executor->Capacity(gpus_per_trial)));
 
   auto store = store::SqliteRunStore::Open(home_.db_path);
   if (!store.ok()) return store.status();
@@ -111,7 +102,7 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
                  (limit ? std::to_string(*limit) + " trials" : std::string("unbounded")) + ", " +
                  std::to_string(concurrency) + " at a time" +
                  (gpus_per_trial ? ", " + std::to_string(gpus_per_trial) + " GPU(s) each" : ", CPU") +
-                 ")");
+                 (executor->Name() == "local" ? "" : ", on " + executor->Describe()) + ")");
   if (session->resumed) {
     progress.Event("  " + std::to_string(session->finished.size()) + " trials already ended; " +
                    std::to_string(queue.size()) + " re-queued (" +
@@ -124,11 +115,12 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
   }
 
   std::list<ActiveTrial> active;
+  std::atomic<int> queued{0};  // trials waiting in a scheduler's queue
   bool stopping = false;
   Status fatal;
   std::vector<double> durations;
 
-  auto trial_request = [&](const PendingTrial& p, const std::vector<std::string>& gpus) {
+  auto trial_request = [&](const PendingTrial& p, const exec::Placement& where) {
     exec::RunRequest req;
     req.command = spec.command;
     req.flags = flags::TrialFlags(spec, p.params);
@@ -138,8 +130,10 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
     req.seed = static_cast<int64_t>(
         flags::TrialSeed(static_cast<uint64_t>(spec.seed), p.number) & 0x7fffffff);
     std::string cvd;
-    for (const auto& g : gpus) cvd += (cvd.empty() ? "" : ",") + g;
+    for (const auto& g : where.gpus) cvd += (cvd.empty() ? "" : ",") + g;
     req.cuda_visible_devices = cvd;  // "" in CPU mode: trials see no GPU
+    req.executor = executor;
+    req.placement = where;
     req.cwd = opt_.cwd;
     req.echo = opt_.echo;
     req.timeout_s = spec.resources.timeout_s;
@@ -149,14 +143,14 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
   // The trial's run is recorded (queued) here, before its thread starts, so
   // a crash at any later moment leaves a record that resuming re-queues.
   exec::RunLauncher recorder(home_, **store, writer);
-  auto start_trial = [&](PendingTrial p, std::vector<std::string> gpus) -> Status {
-    exec::RunRequest req = trial_request(p, gpus);
+  auto start_trial = [&](PendingTrial p, exec::Placement where) -> Status {
+    exec::RunRequest req = trial_request(p, where);
     auto prepared = recorder.Prepare(req);
     if (!prepared.ok()) return prepared.status();
     book.Put({p.number, p.params, State::kRunning, std::nullopt, {}});
     ActiveTrial& a = active.emplace_back();
     a.trial = std::move(p);
-    a.gpus = std::move(gpus);
+    a.where = std::move(where);
     a.started = NowSeconds();
     a.run_id = prepared->id;
     a.thread = std::thread([&, ap = &a, req = std::move(req), run = std::move(prepared).value()] {
@@ -169,6 +163,12 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
           if (auto why = book.OnMetrics(ap->trial.number, pts)) {
             ap->stop.Request(store::RunStatus::kPruned, *why);
           }
+        };
+        double queued_at = 0;
+        launcher.on_queued = [&, ap](bool q) {
+          queued += q ? 1 : -1;
+          if (q) queued_at = NowSeconds();
+          else ap->queued_s += NowSeconds() - queued_at;
         };
         ap->outcome = launcher.Start(run, req, &ap->stop);
         if (!ap->outcome.ok()) {
@@ -190,6 +190,7 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
     ProgressCounts c;
     c.done = result.completed + result.pruned + result.failed;
     c.running = static_cast<int>(active.size());
+    c.queued = queued.load();
     c.pruned = result.pruned;
     c.failed = result.failed;
     c.total = limit ? static_cast<int>(*limit) : 0;
@@ -209,12 +210,13 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
 
   auto finish_trial = [&](ActiveTrial& a) {
     a.thread.join();
-    slots.Release(a.gpus);
+    executor->Release(a.where);
     durations.push_back(NowSeconds() - a.started);
     const int64_t n = a.trial.number;
     std::string label = "trial " + std::to_string(n) +
                         (a.trial.attempt > 1 ? " (attempt " + std::to_string(a.trial.attempt) + ")" : "") +
-                        " [" + flags::FormatFlagsCompact(a.trial.params, 6) + "]";
+                        " [" + flags::FormatFlagsCompact(a.trial.params, 6) + "]" +
+                        (a.queued_s >= 1 ? " (queued " + FormatDuration(a.queued_s) + ")" : "");
     if (!a.outcome.ok()) {
       book.Finish(n, State::kFailed, std::nullopt);
       ++result.failed;
@@ -238,11 +240,18 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
         ++result.pruned;
         progress.Event(label + " " + id + " " + o.error);
         break;
-      case store::RunStatus::kCancelled:
-        book.Finish(n, State::kFailed, std::nullopt);
-        ++result.cancelled;
-        progress.Event(label + " " + id + " cancelled");
-        break;
+      case store::RunStatus::kFailed:
+        if (!o.exit.lost.empty() && !stopping) {
+          // Its node died: not the trial's fault. Another node runs it again
+          // (a new attempt; what the lost one recorded stays on record).
+          executor->NodeLost(a.where, o.exit.lost);
+          ++result.lost;
+          progress.Event(label + " " + id + " lost on " + a.where.Describe() + " (" +
+                         o.exit.lost + "); re-queued");
+          queue.push_front({n, a.trial.attempt + 1, a.trial.params});
+          break;
+        }
+        [[fallthrough]];
       default:
         if (a.trial.attempt <= spec.resources.retries && !stopping) {
           ++result.retried;
@@ -254,6 +263,12 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
           std::string why = o.error.substr(0, o.error.find('\n'));
           progress.Event(label + " " + id + " failed: " + why);
         }
+        break;
+      case store::RunStatus::kCancelled:
+        book.Finish(n, State::kFailed, std::nullopt);
+        ++result.cancelled;
+        progress.Event(label + " " + id + " cancelled");
+        break;
     }
     if (auto best = book.Best()) {
       std::string best_run = run_of_trial[best->number];
@@ -266,6 +281,7 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
   };
 
   for (;;) {
+    bool starved = false;  // a trial waits but the executor has no room
     while (!stopping && fatal.ok() && static_cast<int>(active.size()) < concurrency) {
       PendingTrial p;
       if (!queue.empty()) {
@@ -281,19 +297,30 @@ Result<TuneResult> TuneRunner::Run(exec::StopRequests* stop) {
       } else {
         break;
       }
-      std::optional<std::vector<std::string>> gpus = slots.TryAcquire(gpus_per_trial);
-      if (!gpus) {  // cannot happen with concurrency capped by capacity
+      // None free: local capacity caps concurrency, but a remote node may be
+      // down; wait for a running trial to end.
+      std::optional<exec::Placement> where = executor->Acquire(gpus_per_trial);
+      if (!where) {
         queue.push_front(p);
+        starved = true;
         break;
       }
-      Status started = start_trial(p, *gpus);
+      exec::Placement placed = *where;
+      Status started = start_trial(p, std::move(*where));
       if (!started.ok()) {
-        slots.Release(*gpus);
+        executor->Release(placed);
         fatal = started;
         break;
       }
     }
-    if (active.empty()) break;
+    if (active.empty()) {
+      if (starved && fatal.ok() && !stopping) {
+        fatal = Status::IoError("no room left to run trial " +
+                                std::to_string(queue.front().number) + " on " +
+                                executor->Describe() + " (every node is down?)");
+      }
+      break;
+    }
     progress.Update(counts());
     pollfd fds[2] = {{done_fd, POLLIN, 0}, {stop ? stop->fd() : -1, POLLIN, 0}};
     poll(fds, 2, 1000);

@@ -2,7 +2,7 @@
 //
 // Asks the sampler for trials, runs up to `concurrency` of them at once
 // through RunLauncher (each on its own thread, its own store connection and
-// its own GPUs from GpuSlots), prunes them through the TrialBook's pruner by
+// its own room from the executor: GPUs, a node, a place in Slurm), prunes them through the TrialBook's pruner by
 // SIGTERM, retries failed ones, and records the session as a Tune.
 //
 // Crash safety: the session holds an exclusive lock file while it runs
@@ -17,6 +17,7 @@
 #include <string>
 
 #include "flags/tune_spec.h"
+#include "orchestrator/exec/executor.h"
 #include "orchestrator/exec/stop_signal.h"
 #include "orchestrator/search/trial.h"
 #include "orchestrator/store/home.h"
@@ -31,12 +32,16 @@ struct TuneOptions {
   std::string resume_ref;     // resume this tune (id prefix or name)
   bool resume_required = false;  // --resume: fail when there is nothing to resume
   bool echo = false;          // copy trainers' output to ours
+  // Where trials run (not owned). Null: this machine, with the GPUs of
+  // spec.resources (declared or detected).
+  exec::Executor* executor = nullptr;
 };
 
 struct TuneResult {
   store::Tune tune;
   bool resumed = false;
   int completed = 0, pruned = 0, failed = 0, cancelled = 0, retried = 0;
+  int lost = 0;  // attempts re-queued because their node was lost
   std::string best_run_id;
   std::optional<search::TrialRecord> best;
 };

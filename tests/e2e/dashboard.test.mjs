@@ -245,7 +245,8 @@ describe("live updates", () => {
 
 describe("live run", () => {
   test("a running run's curves and status follow it", async () => {
-    const t = startTrainer(store, ["--name", "growing", "lr=0.03", "epochs=8", "sleep=600"]);
+    // 8 epochs of 2 s: long enough to be seen running on a loaded machine.
+    const t = startTrainer(store, ["--name", "growing", "lr=0.03", "epochs=8", "sleep=2000"]);
     let id = null;
     for (const deadline = Date.now() + 15000; !id && Date.now() < deadline;) {
       id = (await getJson(base, "/api/runs?filter=name%20%3D%20growing")).runs[0]?.id ?? null;
@@ -262,7 +263,7 @@ describe("live run", () => {
     await page.waitForFunction(() => document.querySelector("[data-chart] canvas"), null, {timeout: 15000});
     const early = await points();
     assert.ok(early < 8, `${early} points while running`);
-    await page.waitForSelector("#run-title .st-completed", {timeout: 20000});
+    await page.waitForSelector("#run-title .st-completed", {timeout: 45000});
     await page.waitForFunction(() => {
       const div = [...document.querySelectorAll("[data-chart]")].find((d) => d.dataset.chart === "val_acc");
       return window.echarts.getInstanceByDom(div).getOption().series[0].data.length === 8;

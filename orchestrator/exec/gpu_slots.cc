@@ -1,8 +1,8 @@
-#include "orchestrator/tune/gpu_slots.h"
+#include "orchestrator/exec/gpu_slots.h"
 
 #include <algorithm>
 
-namespace orchard::tune {
+namespace orchard::exec {
 
 GpuSlots::GpuSlots(std::vector<std::string> gpu_ids, int trials_per_gpu)
     : ids_(std::move(gpu_ids)), per_gpu_(std::max(1, trials_per_gpu)) {
@@ -64,4 +64,4 @@ std::optional<std::vector<std::string>> ParseGpuList(const std::string& text) {
   return out;
 }
 
-}  // namespace orchard::tune
+}  // namespace orchard::exec

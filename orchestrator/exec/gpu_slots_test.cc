@@ -1,8 +1,8 @@
-#include "orchestrator/tune/gpu_slots.h"
+#include "orchestrator/exec/gpu_slots.h"
 
 #include <gtest/gtest.h>
 
-namespace orchard::tune {
+namespace orchard::exec {
 namespace {
 
 using Ids = std::vector<std::string>;
@@ -47,4 +47,4 @@ TEST(GpuSlots, ParsesGpuLists) {
 }
 
 }  // namespace
-}  // namespace orchard::tune
+}  // namespace orchard::exec

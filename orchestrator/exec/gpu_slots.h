@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace orchard::tune {
+namespace orchard::exec {
 
 class GpuSlots {
  public:
@@ -38,4 +38,4 @@ class GpuSlots {
 // "0,1,3" -> {"0","1","3"}; spaces ignored; empty items are errors (nullopt).
 std::optional<std::vector<std::string>> ParseGpuList(const std::string& text);
 
-}  // namespace orchard::tune
+}  // namespace orchard::exec
