@@ -53,7 +53,11 @@ orchard=$build/orchestrator/orchard
 
 work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/orchard-launch.XXXXXX")
 chmod 755 "$work"  # munged refuses a socket folder that is not a+x
+# Its own daemons, apart from the test suite's (other folders, namespaces, subnet and ports), so
+# it can run while the tests' fixtures are up.
 export ORCHARD_SSH_DIR=$work/sshd ORCHARD_SLURM_DIR=$work/slurm
+export ORCHARD_SSH_PREFIX=olb ORCHARD_SSH_NET=10.231.8
+export ORCHARD_SLURMCTLD_PORT=6827 ORCHARD_SLURMD_PORT=6828
 started=()
 cleanup() {
   for f in "${started[@]}"; do "$repo/tests/fixtures/$f.sh" stop >/dev/null 2>&1 || true; done
@@ -99,10 +103,10 @@ run_orchard() {  # $1: executor line of the spec
 }
 
 # The bare transport: xargs -P over the same command.
-run_peer() {  # $@: the command prefix (the trainer's path and argument follow)
+run_peer() {  # $@: the command; {} stands for the trial's number
   local t0 t1
   t0=$(now)
-  seq 1 "$trials" | xargs -P "$conc" -I{} "$@" "$proj/train.sh" "{}" > /dev/null
+  seq 1 "$trials" | xargs -P "$conc" -I{} "$@" > /dev/null
   t1=$(now)
   echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}'
 }
@@ -116,7 +120,7 @@ for ex in "${wanted[@]}"; do
   case "$ex" in
     local)
       o=$(run_orchard "executor: local")
-      p=$(run_peer sh -c 'exec "$0" "$1"')
+      p=$(run_peer "$proj/train.sh" {})
       label="local (fork)" ;;
     ssh)
       "$repo/tests/fixtures/sshd.sh" start > "$work/sshd.log" 2>&1 ||
@@ -136,10 +140,7 @@ for ex in "${wanted[@]}"; do
       ssh -F "$ORCHARD_SSH_CONFIG" node1 "mkdir -p $node_dir && cat > $node_dir/train.sh && chmod +x $node_dir/train.sh" < "$proj/train.sh"
       cm=$work/cm-node1
       ssh -F "$ORCHARD_SSH_CONFIG" -o ControlMaster=yes -o ControlPath="$cm" -o ControlPersist=60 -fN node1
-      t0=$(now)
-      seq 1 "$trials" | xargs -P "$conc" -I{} ssh -F "$ORCHARD_SSH_CONFIG" -o ControlPath="$cm" node1 "$node_dir/train.sh {}" > /dev/null
-      t1=$(now)
-      p=$(echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}')
+      p=$(run_peer ssh -F "$ORCHARD_SSH_CONFIG" -o ControlPath="$cm" node1 "$node_dir/train.sh {}")
       ssh -F "$ORCHARD_SSH_CONFIG" -o ControlPath="$cm" -O exit node1 2>/dev/null || true
       label="ssh (2 nodes; peer: ssh over a ControlMaster)" ;;
     slurm)
@@ -148,7 +149,7 @@ for ex in "${wanted[@]}"; do
       started+=(slurm)
       eval "$("$repo/tests/fixtures/slurm.sh" env)"
       o=$(run_orchard "executor: {slurm: {partition: $ORCHARD_SLURM_PARTITION}}")
-      p=$(run_peer srun --quiet -p "$ORCHARD_SLURM_PARTITION" -n1 --chdir "$proj")
+      p=$(run_peer srun --quiet -p "$ORCHARD_SLURM_PARTITION" -n1 --chdir "$proj" "$proj/train.sh" {})
       label="slurm (1 node; peer: srun)" ;;
     *) echo "launch_bench: unknown executor $ex (local, ssh, slurm)" >&2; exit 2 ;;
   esac
