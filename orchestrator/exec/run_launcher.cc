@@ -121,7 +121,8 @@ Result<store::Run> RunLauncher::Prepare(const RunRequest& request) {
   run.cwd = request.cwd;
   run.seed = request.seed ? *request.seed : DrawSeed();
   run.created_at = NowSeconds();
-  run.host = capture::HostName();
+  // Where the trainer runs: a remote node's name (SSH), else this machine.
+  run.host = request.placement.node.empty() ? capture::HostName() : request.placement.node;
   run.tags = request.tags;
   run.notes = request.notes;
   run.trial = request.trial;
@@ -155,6 +156,11 @@ Result<RunOutcome> RunLauncher::Start(const store::Run& prepared, const RunReque
   // The environment the trainer really gets: its own GPUs, not ours.
   run.env = capture::CaptureEnvironment();
   if (request.cuda_visible_devices) run.env["cuda_visible_devices"] = *request.cuda_visible_devices;
+  if (request.executor != nullptr && request.executor->Name() != "local") {
+    // The rest describes the machine that launched it.
+    run.env["executor"] = request.executor->Name();
+    if (!request.placement.node.empty()) run.env["node"] = request.placement.node;
+  }
   Status env_s = store_.SetRunContext(run.id, run_dir, run.env);
   if (!env_s.ok()) {
     writer_.AppendLog(run.id, "orchard", NowSeconds(),

@@ -165,6 +165,8 @@ executor: {ssh: nodes.yaml}
                        : logs.find("host=node2") != std::string::npos ? "node2"
                                                                       : "?";
     ++per_host[host];
+    EXPECT_EQ(run.host, host) << "the run records the node it ran on";
+    EXPECT_EQ(run.env.value("node", "?"), host);
     // Its own GPU, from its node's declared ids.
     if (host == "node1") {
       EXPECT_TRUE(logs.find("cvd=0 ") != std::string::npos || logs.find("cvd=1 ") != std::string::npos) << logs;
@@ -310,7 +312,10 @@ executor:
   EXPECT_EQ(completed.size(), 3u);
   // The re-run attempt ran on the node still up.
   for (const auto& run : runs) {
-    if (run.attempt == 2) EXPECT_NE(Logs(run.id).find("host=node2"), std::string::npos);
+    if (run.attempt == 2) {
+      EXPECT_NE(Logs(run.id).find("host=node2"), std::string::npos);
+      EXPECT_EQ(run.host, "node2");
+    }
   }
 }
 
