@@ -121,6 +121,13 @@ class Executor {
   // The job at `where` was lost (its node died): place nothing there until
   // the node answers again. No-op for executors without nodes.
   virtual void NodeLost(const Placement& where, const std::string& why);
+  // Whether a job sees this machine's files at the same paths (this machine;
+  // a cluster's shared filesystem). When not (SSH nodes), what it reads
+  // travels in JobSpec::ship and what it writes comes back by JobSpec::fetch.
+  virtual bool SharesFiles() const { return true; }
+  // Whether jobs beyond Capacity() may be started at once and wait in the
+  // executor's queue (Slurm) instead of waiting for a Release.
+  virtual bool Queues() const { return false; }
   // One line for the start of a tune: "local, GPUs 0,1", "ssh: 2 nodes up".
   virtual std::string Describe() const = 0;
 };

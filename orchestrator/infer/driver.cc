@@ -236,7 +236,7 @@ Result<InferSummary> InferDriver::Run() {
     if (!made.ok()) return made.status();
     cluster_executor = std::move(made).value();
   }
-  if (cluster_executor && cluster_executor->Name() == "ssh") {
+  if (cluster_executor && !cluster_executor->SharesFiles()) {
     // Each input travels to the node under the worker's --root, as written.
     for (const auto& p : inputs->paths) {
       if (!remote::IsSafeRelativePath(p)) {
@@ -319,9 +319,9 @@ Result<InferSummary> InferDriver::Run() {
     // SSH nodes see none of our files: their worker is the node's
     // orchard-train (its nodes-file `orchard_train`, or on its PATH), or
     // --worker as a path on the node.
-    const bool ssh = cluster_executor && cluster_executor->Name() == "ssh";
-    auto worker_exe = ssh ? Result<std::string>(opt_.worker.empty() ? std::string(kWorkerName) : opt_.worker)
-                          : FindWorker(opt_.worker, opt_.self_exe);
+    const bool remote_files = cluster_executor && !cluster_executor->SharesFiles();
+    auto worker_exe = remote_files ? Result<std::string>(opt_.worker.empty() ? std::string(kWorkerName) : opt_.worker)
+                                   : FindWorker(opt_.worker, opt_.self_exe);
     if (!worker_exe.ok()) return worker_exe.status();
     PoolConfig cfg;
     cfg.worker_exe = *worker_exe;
@@ -348,7 +348,7 @@ Result<InferSummary> InferDriver::Run() {
       const int gpus = use_gpu ? 1 : 0;
       cfg.executor = cluster_executor.get();
       cfg.gpus_per_worker = gpus;
-      cfg.slots = cluster_executor->Name() == "slurm"
+      cfg.slots = cluster_executor->Queues()
                       ? static_cast<int>(pending.size())
                       : std::min<int>(cluster_executor->Capacity(gpus), pending.size());
       cfg.threads = opt_.threads;  // 0: the worker uses the cores its node gives it

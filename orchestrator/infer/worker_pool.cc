@@ -134,7 +134,7 @@ Status WorkerPool::StartAll(std::vector<Launch> launches) {
   // SSH nodes see none of our files: the bundle, the shard lists and their
   // images travel with the worker (JobSpec::ship), which names them relative
   // to its folder there, and its .out files come back (JobSpec::fetch).
-  const bool ship = executor_->Name() == "ssh";
+  const bool ship = !executor_->SharesFiles();
   for (auto& l : launches) {
     auto w = std::make_unique<Worker>();
     w->slot = l.slot;

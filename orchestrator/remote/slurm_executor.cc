@@ -63,6 +63,7 @@ class SlurmExecutor : public exec::Executor {
       : ctx_(std::move(ctx)), description_(std::move(description)) {}
 
   std::string Name() const override { return "slurm"; }
+  bool Queues() const override { return true; }
 
   // Slurm places jobs and queues what does not fit: the only cap is ours.
   int Capacity(int) const override {

@@ -120,6 +120,7 @@ class SshExecutor : public exec::Executor {
 
   size_t node_count() const { return nodes_.size(); }
   std::string Name() const override { return "ssh"; }
+  bool SharesFiles() const override { return false; }
 
   int Capacity(int gpus) const override {
     std::lock_guard<std::mutex> lock(mu_);

@@ -111,6 +111,13 @@ run_peer() {  # $@: the command; {} stands for the trial's number
   echo "$t0 $t1" | awk '{printf "%.3f", $2 - $1}'
 }
 
+# Starts tests/fixtures/$1.sh (stopped on exit) and takes its environment.
+start_fixture() {
+  "$repo/tests/fixtures/$1.sh" start > "$work/$1.log" 2>&1 || { cat "$work/$1.log" >&2; exit 1; }
+  started+=("$1")
+  eval "$("$repo/tests/fixtures/$1.sh" env)"
+}
+
 rows=()
 ideal=$(awk -v n="$trials" -v s="$sleep_s" -v c="$conc" 'BEGIN {printf "%.3f", n * s / c}')
 per_trial() { awk -v m="$1" -v i="$ideal" -v n="$trials" -v c="$conc" 'BEGIN {printf "%.0f", (m - i) * c / n * 1000}'; }
@@ -123,10 +130,7 @@ for ex in "${wanted[@]}"; do
       p=$(run_peer "$proj/train.sh" {})
       label="local (fork)" ;;
     ssh)
-      "$repo/tests/fixtures/sshd.sh" start > "$work/sshd.log" 2>&1 ||
-        { cat "$work/sshd.log" >&2; exit 1; }
-      started+=(sshd)
-      eval "$("$repo/tests/fixtures/sshd.sh" env)"
+      start_fixture sshd
       {
         echo "nodes:"
         tail -n +2 "$ORCHARD_SSH_INVENTORY" | while IFS=$'\t' read -r name addr port user key w; do
@@ -144,10 +148,7 @@ for ex in "${wanted[@]}"; do
       ssh -F "$ORCHARD_SSH_CONFIG" -o ControlPath="$cm" -O exit node1 2>/dev/null || true
       label="ssh (2 nodes; peer: ssh over a ControlMaster)" ;;
     slurm)
-      "$repo/tests/fixtures/slurm.sh" start > "$work/slurm.log" 2>&1 ||
-        { cat "$work/slurm.log" >&2; exit 1; }
-      started+=(slurm)
-      eval "$("$repo/tests/fixtures/slurm.sh" env)"
+      start_fixture slurm
       o=$(run_orchard "executor: {slurm: {partition: $ORCHARD_SLURM_PARTITION}}")
       p=$(run_peer srun --quiet -p "$ORCHARD_SLURM_PARTITION" -n1 --chdir "$proj" "$proj/train.sh" {})
       label="slurm (1 node; peer: srun)" ;;
